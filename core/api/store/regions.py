@@ -1,0 +1,11 @@
+"""(being written) routes of store/regions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+__all__ = [
+    "routes",
+]
+
+routes = web.RouteTableDef()

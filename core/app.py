@@ -1,0 +1,80 @@
+"""The aiohttp application factory (no I/O at import; resources live in cleanup contexts)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+
+import pluggy
+from aiohttp import web
+
+from core.api.middleware import PUBLISHABLE_KEYS, auth_middleware, cors_middleware, error_middleware
+from core.api.publishable_keys import PublishableKeyCache
+from core.config import Settings
+from core.db import close_database, init_database
+from core.keys import PLUGINS, SETTINGS
+from core.plugins import build_plugin_manager, call_all
+
+__all__ = [
+    "ROUTE_MODULES",
+    "create_app",
+]
+
+# One module per resource, each exposing ``routes`` (a ``web.RouteTableDef``).
+ROUTE_MODULES = (
+    "core.api.health",
+    "core.api.openapi",
+    "core.api.auth",
+    "core.api.store.regions",
+    "core.api.store.products",
+    "core.api.store.carts",
+    "core.api.store.line_items",
+    "core.api.store.payments",
+    "core.api.store.customers",
+    "core.api.store.orders",
+    "core.api.admin.regions",
+    "core.api.admin.products",
+    "core.api.admin.api_keys",
+    "core.api.admin.orders",
+    "core.api.admin.customers",
+)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    await init_database(app[SETTINGS].database)
+    yield
+    await close_database()
+
+
+async def _plugins(app: web.Application) -> AsyncIterator[None]:
+    pm = app[PLUGINS]
+    await call_all(pm.hook.startup)
+    yield
+    await call_all(pm.hook.shutdown)
+
+
+def create_app(
+    settings: Settings,
+    plugins: pluggy.PluginManager | None = None,
+    *,
+    manage_database: bool = True,
+) -> web.Application:
+    """Build the server application.
+
+    :param plugins: a configured plugin manager; by default one with the installed plugins.
+    :param manage_database: open and close the database with the app (tests open it themselves).
+    """
+    app = web.Application(
+        middlewares=[error_middleware, cors_middleware, auth_middleware],
+        client_max_size=settings.server.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[PLUGINS] = plugins if plugins is not None else build_plugin_manager(settings)
+    app[PUBLISHABLE_KEYS] = PublishableKeyCache()
+    if manage_database:
+        app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_plugins)
+    for module_name in ROUTE_MODULES:
+        app.router.add_routes(importlib.import_module(module_name).routes)
+    app[PLUGINS].hook.add_routes(app=app)
+    return app

@@ -1,0 +1,73 @@
+"""Database wiring: the Tortoise config for a URL, start-up and shutdown, and migrations.
+
+The schema is owned by Tortoise's built-in migrations in :mod:`core.migrations`; nothing outside
+tests calls ``generate_schemas``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate
+
+from core.config import DatabaseSettings
+from core.models import MODEL_MODULES
+
+__all__ = [
+    "APP_LABEL",
+    "close_database",
+    "init_database",
+    "run_migrations",
+    "tortoise_config",
+]
+
+APP_LABEL = "commerce"
+
+
+def _connection(settings: DatabaseSettings) -> str | dict[str, Any]:
+    url = settings.url
+    if settings.is_sqlite:
+        path = url.removeprefix("sqlite://")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # busy_timeout lets CLI commands share the file with a running server.
+        return {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {"file_path": path, "busy_timeout": 5000, "synchronous": "NORMAL"},
+        }
+    url = url.replace("postgresql://", "postgres://", 1)
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}maxsize={settings.pool_max_size}"
+
+
+def tortoise_config(settings: DatabaseSettings) -> dict[str, Any]:
+    """The Tortoise config dict for ``settings.url`` (SQLite file or PostgreSQL)."""
+    return {
+        "connections": {"default": _connection(settings)},
+        "apps": {
+            APP_LABEL: {
+                "models": list(MODEL_MODULES),
+                "migrations": "core.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_database(settings: DatabaseSettings) -> None:
+    """Open the connections; the schema must already be migrated."""
+    await Tortoise.init(config=tortoise_config(settings))
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+async def run_migrations(settings: DatabaseSettings) -> None:
+    """Apply every pending migration (idempotent)."""
+    await migrate(config=tortoise_config(settings))
+    await Tortoise.close_connections()

@@ -1,0 +1,148 @@
+"""Hook specifications: the only way plugins change erpcommerce's behaviour.
+
+Implementations may be ``async def``; core awaits them one after the other, in pluggy's call order
+(newest registered first, ``tryfirst``/``trylast`` honoured), through :mod:`core.plugins`. Every
+argument is keyword-only and a pydantic view from :mod:`core.views`, never an ORM object.
+Arguments are only ever added, never renamed; an implementation may accept fewer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from core.config import Settings
+    from core.jobs import JobSpec
+    from core.views import CartView, CustomerView, ItemToAdd, LinePrice
+
+__all__ = [
+    "PROJECT_NAME",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT_NAME = "erpcommerce"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# -------------------------------------------------------------------------------------------------
+# Life cycle
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def configure(settings: Settings) -> None:
+    """Receive the configuration once, right after the plugin is loaded.
+
+    Called in every process (server, worker, CLI) before any other hook. A plugin reads its own
+    section, ``settings.plugins["<name>"]``, and validates it.
+
+    :param settings: the whole validated configuration.
+    :raises core.errors.ConfigError: when the plugin's section is invalid; start-up stops.
+    """
+
+
+@hookspec
+def startup() -> Any:
+    """Open the plugin's resources (HTTP sessions, pools); awaited when a process starts.
+
+    Every implementation runs. Paired with :func:`shutdown`.
+    """
+
+
+@hookspec
+def shutdown() -> Any:
+    """Close what :func:`startup` opened; awaited when a process stops. Every implementation runs."""
+
+
+@hookspec
+def add_routes(app: web.Application) -> None:
+    """Add extra routes (webhooks, plugin APIs) to the server's application.
+
+    Called once while the app is built, before it starts. Every implementation runs.
+
+    :param app: the aiohttp application; add routes with ``app.router``.
+    """
+
+
+@hookspec
+def register_jobs() -> list[JobSpec] | None:
+    """Declare scheduled jobs.
+
+    Every implementation runs; the job lists are concatenated. ``config.toml`` may override each
+    job's schedule or disable it under ``[jobs.<name>]``.
+
+    :return: job specs (name, cron expression, coroutine function), or None.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Carts
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def validate_add_to_cart(cart: CartView, items: list[ItemToAdd], customer: CustomerView | None) -> None:
+    """Check that items may be added to (or have their quantity changed in) a cart.
+
+    Runs inside the add-to-cart and update-line-item workflows, before anything is written.
+    **Every** implementation runs, in order; the first to raise aborts the workflow (and runs the
+    compensations registered so far).
+
+    :param cart: the cart as it is before the change.
+    :param items: the items with the quantity each line will have after the change.
+    :param customer: the logged-in customer, or None for a guest.
+    :raises core.errors.NotAllowed: to refuse, with a message naming what is refused
+        (``code="insufficient_inventory"`` for stock).
+    :raises core.errors.ErpUnavailable: when the decision needs a system that is down (503).
+    """
+
+
+@hookspec
+def price_line_items(
+    cart: CartView, items: list[ItemToAdd], customer: CustomerView | None
+) -> list[LinePrice] | None:
+    """Price items about to be written to a cart.
+
+    Every implementation runs, in order; for each variant the first price given wins. Core's own
+    database price lookup is a ``trylast`` implementation, so a plugin (an ERP) overrides it for
+    the variants it prices and leaves the rest to it.
+
+    :return: prices for some of the variants, or None to leave them all to later implementations.
+    :raises core.errors.ErpUnavailable: when prices cannot be had now (503, nothing written).
+    """
+
+
+@hookspec
+def validate_complete_cart(cart: CartView, customer: CustomerView | None) -> None:
+    """Check a cart before it becomes an order.
+
+    Runs inside the complete-cart workflow before the order is created. **Every** implementation
+    runs, in order; the first to raise aborts the completion and nothing is written.
+
+    :raises core.errors.NotAllowed: to refuse (400).
+    :raises core.errors.ErpUnavailable: when the check needs a system that is down (503).
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Events
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def handle_event(name: str, payload: dict[str, Any]) -> Any:
+    """React to an event such as ``order.placed`` (payload ``{"id": order_id}``).
+
+    Delivery is at least once, each subscriber on its own; implementations must be idempotent
+    (use the event id or the order id as an idempotency key). Every implementation runs.
+
+    :param name: the event name.
+    :param payload: the event payload, JSON-serialisable.
+    """
