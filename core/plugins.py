@@ -29,7 +29,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "erpcommerce.plugins"
 
 # Core's own behaviour, registered as ordinary (mostly trylast) hook implementations.
-CORE_PLUGINS = ("core.pricing",)
+CORE_PLUGINS = ("core.pricing", "core.inventory")
 
 
 def build_plugin_manager(

@@ -1,0 +1,213 @@
+"""The ``add-to-cart`` workflow: add variants to a cart, merging with matching lines.
+
+Steps: ``load-cart`` → ``validate-cart`` → ``get-variants`` → ``validate-add-to-cart`` (hook) →
+``price-line-items`` (hook) → ``write-line-items`` (one transaction). An item merges into an
+existing line of the same variant whose metadata matches and that has no custom price (Medusa's
+rule); the merged line is re-priced at its new quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from tortoise import timezone
+from tortoise.transactions import in_transaction
+
+from core.models import LineItem, ProductVariant
+from core.views import ItemToAdd, LinePrice
+from core.workflows.cart_data import LoadedCart
+from core.workflows.cart_locks import cart_lock
+from core.workflows.cart_steps import (
+    GetVariantsInput,
+    LoadCartInput,
+    claim_cart,
+    get_variants,
+    hook_input,
+    load_cart_step,
+    new_line_item,
+    price_line_items,
+    refresh_payment_collection,
+    validate_add_to_cart,
+    validate_cart,
+    variant_view,
+)
+from core.workflows.engine import step, workflow
+
+__all__ = [
+    "AddToCartInput",
+    "PlannedLine",
+    "RequestedItem",
+    "add_to_cart",
+    "add_planned_lines",
+    "plan_lines",
+    "validate_and_price",
+]
+
+LINE_PRICE_FIELDS = ("quantity", "unit_price", "compare_at_unit_price", "is_custom_price", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedItem:
+    """An item to add. ``unit_price`` set means a custom price: no pricing hook is asked."""
+
+    variant_id: str
+    quantity: int
+    metadata: dict[str, Any] | None = None
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddToCartInput:
+    cart_id: str
+    items: tuple[RequestedItem, ...]
+    customer_id: str | None = None
+
+
+@dataclass(slots=True)
+class PlannedLine:
+    """What one requested item becomes: a new line or more quantity on an existing one."""
+
+    variant: ProductVariant
+    quantity: int
+    added_quantity: int
+    metadata: dict[str, Any] | None
+    custom_price: Decimal | None
+    existing: LineItem | None = None
+
+    def view(self) -> ItemToAdd:
+        return ItemToAdd(
+            variant=variant_view(self.variant),
+            quantity=self.quantity,
+            added_quantity=self.added_quantity,
+            metadata=self.metadata,
+            line_item_id=None if self.existing is None else self.existing.id,
+        )
+
+    def matches(self, variant_id: str, metadata: dict[str, Any] | None, custom_price: Decimal | None) -> bool:
+        return (
+            self.variant.id == variant_id
+            and _same_metadata(self.metadata, metadata)
+            and self.custom_price == custom_price
+        )
+
+
+def _same_metadata(left: dict[str, Any] | None, right: dict[str, Any] | None) -> bool:
+    return (left or {}) == (right or {})
+
+
+def _matching_line(items: Sequence[LineItem], requested: RequestedItem) -> LineItem | None:
+    for line in items:
+        if line.variant_id != requested.variant_id or not _same_metadata(line.metadata, requested.metadata):
+            continue
+        if requested.unit_price is None and not line.is_custom_price:
+            return line
+        if requested.unit_price is not None and line.is_custom_price and line.unit_price == requested.unit_price:
+            return line
+    return None
+
+
+def plan_lines(
+    loaded: LoadedCart, requested: Sequence[RequestedItem], variants: Mapping[str, ProductVariant]
+) -> list[PlannedLine]:
+    """Merge the requested items with each other and with the cart's matching lines."""
+    planned: list[PlannedLine] = []
+    for item in requested:
+        same = next((p for p in planned if p.matches(item.variant_id, item.metadata, item.unit_price)), None)
+        if same is not None:
+            same.quantity += item.quantity
+            same.added_quantity += item.quantity
+            continue
+        existing = _matching_line(loaded.items, item)
+        base = 0 if existing is None else existing.quantity
+        planned.append(
+            PlannedLine(
+                variant=variants[item.variant_id],
+                quantity=base + item.quantity,
+                added_quantity=item.quantity,
+                metadata=item.metadata,
+                custom_price=item.unit_price,
+                existing=existing,
+            )
+        )
+    return planned
+
+
+def _price_of(line: PlannedLine, prices: Mapping[str, LinePrice], currency_code: str) -> LinePrice:
+    if line.custom_price is not None:
+        return LinePrice(
+            variant_id=line.variant.id, unit_price=line.custom_price, currency_code=currency_code, is_custom_price=True
+        )
+    return prices[line.variant.id]
+
+
+async def add_planned_lines(loaded: LoadedCart, plan: Sequence[PlannedLine], prices: Mapping[str, LinePrice]) -> None:
+    """Inside the cart's write transaction: create the new lines, update the merged ones."""
+    now = timezone.now()
+    created: list[LineItem] = []
+    updated: list[LineItem] = []
+    for line in plan:
+        price = _price_of(line, prices, loaded.cart.currency_code)
+        if line.existing is None:
+            created.append(new_line_item(loaded.id, line.variant, line.quantity, price, line.metadata))
+            continue
+        existing = line.existing
+        existing.quantity = line.quantity
+        existing.unit_price = price.unit_price
+        existing.compare_at_unit_price = price.compare_at_unit_price
+        existing.is_custom_price = price.is_custom_price
+        existing.updated_at = now
+        updated.append(existing)
+    if len(created) == 1:
+        await created[0].save(force_create=True)
+    elif created:
+        await LineItem.bulk_create(created)
+    loaded.items.extend(created)
+    if len(updated) == 1:
+        await updated[0].save(update_fields=list(LINE_PRICE_FIELDS))
+    elif updated:
+        await LineItem.bulk_update(updated, fields=list(LINE_PRICE_FIELDS))
+
+
+async def validate_and_price(loaded: LoadedCart, plan: Sequence[PlannedLine]) -> Mapping[str, LinePrice]:
+    """Run the ``validate-add-to-cart`` and ``price-line-items`` steps on the planned lines.
+
+    Every line is validated; custom-priced lines are not priced.
+    """
+    views = [line.view() for line in plan]
+    hooks = hook_input(loaded, views)
+    await validate_add_to_cart(hooks)
+    to_price = tuple(view for view, line in zip(views, plan, strict=True) if line.custom_price is None)
+    return await price_line_items(replace(hooks, items=to_price))
+
+
+@dataclass(frozen=True, slots=True)
+class WriteLinesInput:
+    loaded: LoadedCart
+    plan: tuple[PlannedLine, ...]
+    prices: Mapping[str, LinePrice]
+
+
+@step("write-line-items")
+async def write_line_items(input: WriteLinesInput) -> LoadedCart:
+    """One transaction: claim the cart, write the lines, refresh the payment collection."""
+    async with in_transaction():
+        await claim_cart(input.loaded)
+        await add_planned_lines(input.loaded, input.plan, input.prices)
+        await refresh_payment_collection(input.loaded)
+    return input.loaded
+
+
+@workflow("add-to-cart")
+async def add_to_cart(input: AddToCartInput) -> LoadedCart:
+    """Add ``input.items`` to the cart; returns the cart as it is after the change."""
+    async with cart_lock(input.cart_id):
+        loaded = await load_cart_step(LoadCartInput(input.cart_id, input.customer_id))
+        await validate_cart(loaded)
+        variant_ids = tuple(item.variant_id for item in input.items)
+        variants = await get_variants(GetVariantsInput(variant_ids, loaded.sales_channel_id))
+        plan = plan_lines(loaded, input.items, variants)
+        prices = await validate_and_price(loaded, plan)
+        return await write_line_items(WriteLinesInput(loaded, tuple(plan), prices))
