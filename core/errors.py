@@ -22,6 +22,7 @@ __all__ = [
     "NotFound",
     "PermanentError",
     "RetryableError",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -40,6 +41,11 @@ class CommerceError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers for this error (none by default)."""
+        return {}
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "message": self.message}
@@ -74,6 +80,24 @@ class Unauthorized(CommerceError):
 
     type = "unauthorized"
     status = 401
+
+
+class TooManyRequests(CommerceError):
+    """Too many attempts from one client or for one account (429, with ``Retry-After``).
+
+    :param retry_after: whole seconds until an attempt is accepted again.
+    """
+
+    type = "not_allowed"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many attempts, try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Forbidden(CommerceError):

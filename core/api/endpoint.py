@@ -45,6 +45,8 @@ class Access(enum.Enum):
     """Who may call an endpoint."""
 
     PUBLIC = "public"
+    # Any valid bearer token, whatever its actor type, bound or not (token refresh).
+    AUTHENTICATED = "authenticated"
     # A customer bearer token, even one not yet bound to a customer (registration flow).
     CUSTOMER_IDENTITY = "customer_identity"
     # A token bound to a customer.
@@ -119,6 +121,8 @@ def _allowed(request: web.Request, access: Access) -> bool:
     auth = request.get(AUTH)
     if auth is None:
         return False
+    if access is Access.AUTHENTICATED:
+        return True
     if access is Access.ADMIN:
         return auth.actor_type == "user" and bool(auth.actor_id)
     if auth.actor_type != "customer":

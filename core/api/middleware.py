@@ -52,7 +52,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except CommerceError as exc:
-        return json_response(exc.to_body(), exc.status)
+        response = json_response(exc.to_body(), exc.status)
+        response.headers.update(exc.headers)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
