@@ -67,7 +67,14 @@ async def close_database() -> None:
     await Tortoise.close_connections()
 
 
-async def run_migrations(settings: DatabaseSettings) -> None:
-    """Apply every pending migration (idempotent)."""
-    await migrate(config=tortoise_config(settings))
+async def run_migrations(settings: DatabaseSettings) -> list[str]:
+    """Apply every pending migration (idempotent); return the ones applied (``commerce.0001_initial``)."""
+    applied: list[str] = []
+
+    def record(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    await migrate(config=tortoise_config(settings), progress=record)
     await Tortoise.close_connections()
+    return applied
