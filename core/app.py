@@ -9,7 +9,10 @@ import pluggy
 from aiohttp import web
 
 from core.api.middleware import PUBLISHABLE_KEYS, auth_middleware, cors_middleware, error_middleware
+from core.api.openapi import OPENAPI_CACHE, OpenApiCache
 from core.api.publishable_keys import PublishableKeyCache
+from core.auth.ratelimit import AUTH_ATTEMPTS, SlidingWindowLimiter
+from core.catalog.cache import CATALOG_CACHE, ResponseCache
 from core.config import Settings
 from core.db import close_database, init_database
 from core.keys import PLUGINS, SETTINGS
@@ -30,6 +33,7 @@ ROUTE_MODULES = (
     "core.api.store.carts",
     "core.api.store.line_items",
     "core.api.store.payments",
+    "core.api.store.shipping_options",
     "core.api.store.customers",
     "core.api.store.orders",
     "core.api.admin.regions",
@@ -37,6 +41,7 @@ ROUTE_MODULES = (
     "core.api.admin.api_keys",
     "core.api.admin.orders",
     "core.api.admin.customers",
+    "core.api.admin.sales_channels",
 )
 
 
@@ -71,6 +76,9 @@ def create_app(
     app[SETTINGS] = settings
     app[PLUGINS] = plugins if plugins is not None else build_plugin_manager(settings)
     app[PUBLISHABLE_KEYS] = PublishableKeyCache()
+    app[CATALOG_CACHE] = ResponseCache(settings.server.catalog_cache_seconds)
+    app[OPENAPI_CACHE] = OpenApiCache()
+    app[AUTH_ATTEMPTS] = SlidingWindowLimiter(settings.auth.login_attempts_per_minute)
     if manage_database:
         app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_plugins)

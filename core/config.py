@@ -28,7 +28,7 @@ __all__ = [
     "load_settings",
 ]
 
-SAMPLE_JWT_SECRET = "sample-secret-change-me"
+SAMPLE_JWT_SECRET = "sample-secret-for-development-only-change-me"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 
@@ -43,6 +43,8 @@ class ServerSettings(_Section):
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8000"])
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     access_log: bool = False
+    # Seconds a cached Store catalog response may be served (bounds staleness across processes); 0 = off.
+    catalog_cache_seconds: float = Field(default=2.0, ge=0)
 
 
 class DatabaseSettings(_Section):
@@ -143,8 +145,9 @@ def _check_secrets(settings: Settings) -> None:
             '"development"; set a long random secret (ERPCOMMERCE_AUTH__JWT_SECRET)',
             key="auth.jwt_secret",
         )
-    if len(settings.auth.jwt_secret) < 16:
-        raise ConfigError("auth.jwt_secret: must be at least 16 characters", key="auth.jwt_secret")
+    if len(settings.auth.jwt_secret) < 32:
+        # HS256 wants a key at least as long as its 32-byte output (RFC 7518 §3.2).
+        raise ConfigError("auth.jwt_secret: must be at least 32 characters", key="auth.jwt_secret")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, *, check_secrets: bool = True) -> Settings:

@@ -85,7 +85,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         server=ServerSettings(environment="development", cors_origins=["http://storefront.test"]),
         database=DatabaseSettings(url=database_url),
-        auth=AuthSettings(jwt_secret="test-secret-0123456789abcdef"),
+        auth=AuthSettings(jwt_secret="test-secret-0123456789abcdef-0123456789"),
     )
 
 
