@@ -25,6 +25,7 @@ __all__ = [
     "RedisSettings",
     "ServerSettings",
     "Settings",
+    "WorkflowSettings",
     "load_settings",
 ]
 
@@ -78,6 +79,16 @@ class ErpSettings(_Section):
     price_cache_seconds: float = Field(default=30.0, ge=0)
 
 
+class WorkflowSettings(_Section):
+    """The durable workflow engine: leases, concurrency, recovery, retention."""
+
+    lease_seconds: float = Field(default=30.0, ge=1)
+    max_concurrent_runs: int = Field(default=20, ge=1)
+    recovery_interval_seconds: float = Field(default=10.0, gt=0)
+    retention_days: float = Field(default=7.0, ge=0)
+    worker_poll_delay_seconds: float = Field(default=0.05, gt=0)
+
+
 class JobSettings(_Section):
     schedule: str | None = None
     enabled: bool = True
@@ -98,6 +109,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     erp: ErpSettings = Field(default_factory=ErpSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     jobs: dict[str, JobSettings] = Field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
