@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate
 
 from core.config import DatabaseSettings
@@ -37,9 +39,22 @@ def _connection(settings: DatabaseSettings) -> str | dict[str, Any]:
             "engine": "tortoise.backends.sqlite",
             "credentials": {"file_path": path, "busy_timeout": 5000, "synchronous": "NORMAL"},
         }
-    url = url.replace("postgresql://", "postgres://", 1)
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}maxsize={settings.pool_max_size}"
+    config: dict[str, Any] = expand_db_url(url.replace("postgresql://", "postgres://", 1))
+    config["credentials"].setdefault("maxsize", settings.pool_max_size)
+    config["credentials"]["reset"] = _reset_connection
+    return config
+
+
+async def _reset_connection(connection: asyncpg.Connection) -> None:
+    """Make a released connection reusable with at most one statement.
+
+    asyncpg's default reset runs ``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL`` and an advisory-lock
+    release on every release: one extra round trip per ORM query (measured 0.35 ms vs 0.13 ms per
+    query). Nothing here sets session state, listens or takes advisory locks, so an aborted
+    transaction is the only thing left to clean.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
 def tortoise_config(settings: DatabaseSettings) -> dict[str, Any]:
