@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from core.auth.passwords import hash_password
+from core.emails import checked_email
 from core.errors import DuplicateError, InvalidData
 from core.models import AuthIdentity, User
 
@@ -22,9 +23,7 @@ async def create_admin_user(email: str, password: str) -> User:
     :raises InvalidData: for an empty email or a password shorter than 8 characters.
     :raises DuplicateError: when a user with this email exists.
     """
-    email = email.strip().lower()
-    if "@" not in email:
-        raise InvalidData(f"'{email}' is not a valid email address")
+    email = checked_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidData(f"The password must have at least {MIN_PASSWORD_LENGTH} characters")
     if await User.exists(email=email):

@@ -12,12 +12,12 @@ from core.api.endpoint import Access, endpoint
 from core.auth.accounts import (
     authenticate,
     identity_context,
-    normalise_email,
     refresh_context,
     register_identity,
 )
 from core.auth.ratelimit import AUTH_ATTEMPTS
 from core.auth.tokens import AuthContext, issue_token
+from core.emails import normalise_email
 from core.errors import TooManyRequests
 from core.keys import AUTH, SETTINGS
 from core.schemas.auth import EmailPassBody, TokenResponse

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -18,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from core.auth.passwords import hash_password, verify_password
 from core.auth.tokens import AuthContext
+from core.emails import checked_email, normalise_email
 from core.errors import DuplicateError, InvalidData, NotFound, Unauthorized
 from core.models import AuthIdentity, Customer
 from core.users import MIN_PASSWORD_LENGTH
@@ -32,7 +32,6 @@ __all__ = [
     "create_customer_account",
     "get_account_customer",
     "identity_context",
-    "normalise_email",
     "refresh_context",
     "register_identity",
     "update_account_customer",
@@ -43,21 +42,6 @@ INVALID_CREDENTIALS = "Invalid email or password"
 ALREADY_AUTHENTICATED = "Request already authenticated as a customer."
 ACCOUNT_EXISTS = "Customer with this email already has an account"
 EMAIL_MISMATCH = "The email must be the one the account was registered with"
-MAX_EMAIL_LENGTH = 254
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def normalise_email(email: str) -> str:
-    """``email`` trimmed and lower-cased (the form identities and customers are stored in)."""
-    return email.strip().lower()
-
-
-def _checked_email(email: str) -> str:
-    normalised = normalise_email(email)
-    if len(normalised) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(normalised):
-        raise InvalidData(f"'{email}' is not a valid email address")
-    return normalised
 
 
 @functools.cache
@@ -92,7 +76,7 @@ async def register_identity(actor_type: str, email: str, password: str) -> AuthI
     :raises InvalidData: for a malformed email or a password shorter than 8 characters.
     :raises Unauthorized: when an identity with this email exists for ``actor_type`` (as Medusa).
     """
-    entity_id = _checked_email(email)
+    entity_id = checked_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidData(f"The password must have at least {MIN_PASSWORD_LENGTH} characters")
     if await AuthIdentity.exists(entity_id=entity_id, actor_type=actor_type):

@@ -7,13 +7,13 @@ and every total equals the sum of the items' subtotals.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.emails import EmailAddress
 from core.schemas.items import AddressOut, ItemOut, item_fields, render_address
 from core.schemas.payments import PaymentCollectionOut, render_payment_collection
 from core.schemas.regions import CountryOut
@@ -39,17 +39,6 @@ __all__ = [
 
 MAX_QUANTITY = 1_000_000
 MAX_ITEMS_PER_REQUEST = 100
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def _valid_email(value: str) -> str:
-    email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
-        raise ValueError("Invalid email")
-    return email
-
-
-EmailAddress = Annotated[str, AfterValidator(_valid_email)]
 
 
 class _Body(BaseModel):
