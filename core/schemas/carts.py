@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.emails import EmailAddress
-from core.schemas.items import AddressOut, ItemOut, item_fields, render_address
+from core.schemas.items import AddressOut, ItemOut, TotalsOut, item_fields, render_address
 from core.schemas.payments import PaymentCollectionOut, render_payment_collection
 from core.schemas.regions import CountryOut
 
@@ -135,7 +135,7 @@ class CartRegionOut(BaseModel):
     countries: list[CountryOut]
 
 
-class CartOut(BaseModel):
+class CartOut(TotalsOut):
     id: str
     region_id: str
     currency_code: str
@@ -149,28 +149,8 @@ class CartOut(BaseModel):
     metadata: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
-    total: float
-    subtotal: float
-    tax_total: float
-    discount_total: float
-    discount_subtotal: float
-    discount_tax_total: float
-    original_total: float
-    original_tax_total: float
-    item_total: float
-    item_subtotal: float
-    item_tax_total: float
     item_discount_total: float
-    original_item_total: float
-    original_item_subtotal: float
-    original_item_tax_total: float
-    shipping_total: float
-    shipping_subtotal: float
-    shipping_tax_total: float
     shipping_discount_total: float
-    original_shipping_total: float
-    original_shipping_subtotal: float
-    original_shipping_tax_total: float
     credit_line_total: float
     credit_line_subtotal: float
     credit_line_tax_total: float

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from core.models import Address, LineItem, OrderItem
 
 __all__ = [
+    "TotalsOut",
     "ADDRESS_FIELDS",
     "AddressOut",
     "ItemOut",
@@ -37,6 +38,31 @@ ADDRESS_FIELDS = (
     "postal_code",
     "metadata",
 )
+
+
+class TotalsOut(BaseModel):
+    """The totals carts and orders share (major units; taxes and shipping are 0 for now)."""
+
+    total: float
+    subtotal: float
+    tax_total: float
+    discount_total: float
+    discount_subtotal: float
+    discount_tax_total: float
+    original_total: float
+    original_tax_total: float
+    item_total: float
+    item_subtotal: float
+    item_tax_total: float
+    original_item_total: float
+    original_item_subtotal: float
+    original_item_tax_total: float
+    shipping_total: float
+    shipping_subtotal: float
+    shipping_tax_total: float
+    original_shipping_total: float
+    original_shipping_subtotal: float
+    original_shipping_tax_total: float
 
 
 class AddressOut(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.models import Order, OrderItem
-from core.schemas.items import AddressOut, ItemOut, item_fields, render_address_snapshot
+from core.schemas.items import AddressOut, ItemOut, TotalsOut, item_fields, render_address_snapshot
 
 __all__ = [
     "OrderItemOut",
@@ -32,7 +32,7 @@ class OrderItemOut(ItemOut):
     line_item_id: str | None
 
 
-class OrderOut(BaseModel):
+class OrderOut(TotalsOut):
     id: str
     display_id: int
     cart_id: str | None
@@ -45,26 +45,6 @@ class OrderOut(BaseModel):
     customer_id: str | None
     sales_channel_id: str | None
     metadata: dict[str, Any] | None
-    total: float
-    subtotal: float
-    tax_total: float
-    discount_total: float
-    discount_subtotal: float
-    discount_tax_total: float
-    original_total: float
-    original_tax_total: float
-    item_total: float
-    item_subtotal: float
-    item_tax_total: float
-    original_item_total: float
-    original_item_subtotal: float
-    original_item_tax_total: float
-    shipping_total: float
-    shipping_subtotal: float
-    shipping_tax_total: float
-    original_shipping_total: float
-    original_shipping_subtotal: float
-    original_shipping_tax_total: float
     items: list[OrderItemOut]
     shipping_address: AddressOut | None
     billing_address: AddressOut | None
