@@ -22,6 +22,7 @@ from core.models.catalog import (
 from core.models.customers import AuthIdentity, Customer, User
 from core.models.events import Event
 from core.models.orders import Counter, Order, OrderItem
+from core.models.workflows import WorkflowRunRecord, WorkflowStepRecord
 
 __all__ = [
     "Address",
@@ -46,6 +47,8 @@ __all__ = [
     "Region",
     "SalesChannel",
     "User",
+    "WorkflowRunRecord",
+    "WorkflowStepRecord",
 ]
 
 MODEL_MODULES = [
@@ -54,4 +57,5 @@ MODEL_MODULES = [
     "core.models.carts",
     "core.models.orders",
     "core.models.events",
+    "core.models.workflows",
 ]

@@ -26,11 +26,13 @@ Code running inside a step (hook implementations included) registers extra compe
 registration, interleaved with the steps' own.
 
 ``Workflow.run(input, plugins=pm)`` makes the plugin manager's hooks available to the steps as
-``ctx.run.hooks`` (``current_workflow().hooks``). Runs are request-scoped today (nothing is
-persisted). The declarations already carry what the
-durable engine (DESIGN §5) needs: a run id that doubles as idempotency key, stable step names and
-per-step idempotency keys (``<run id>:<step name>``), a retry policy for
-:class:`~core.errors.RetryableError` (permanent errors are never retried) and a timeout.
+``ctx.run.hooks`` (``current_workflow().hooks``). :meth:`Workflow.run` is request-scoped: nothing
+is persisted and a step costs about a microsecond. A workflow declared ``durable=True`` is run by
+the durable engine (:mod:`core.workflows.durable`) with the same declarations: a run id that
+doubles as idempotency key, stable step names and per-step idempotency keys
+(``<run id>:<step name>``), a retry policy for :class:`~core.errors.RetryableError` (permanent
+errors are never retried), a timeout, and ``transactional=True`` for steps that only write to our
+database (their writes and their checkpoint commit together).
 """
 
 from __future__ import annotations
@@ -38,15 +40,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 import pluggy
+from tortoise.transactions import in_transaction
 
 from core.errors import RetryableError
 from core.ids import new_id
+from core.workflows.registry import register_workflow
 
 __all__ = [
     "Compensation",
@@ -59,6 +64,8 @@ __all__ = [
     "Workflow",
     "WorkflowRun",
     "current_workflow",
+    "running",
+    "split_result",
     "step",
     "workflow",
 ]
@@ -104,6 +111,14 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy()
 
 
+def split_result(result: Any) -> tuple[Any, Any]:
+    """``(output, compensate_input)`` of what an invoke function returned."""
+    if isinstance(result, StepResponse):
+        output = result.output
+        return output, output if result.compensate_input is _UNSET else result.compensate_input
+    return result, result
+
+
 class StepContext:
     """What a running step knows about itself; passed as the second argument of invoke/compensate."""
 
@@ -146,6 +161,7 @@ class Step(Generic[InputT, OutputT]):
         "name",
         "retry",
         "timeout",
+        "transactional",
     )
 
     def __init__(
@@ -155,10 +171,12 @@ class Step(Generic[InputT, OutputT]):
         *,
         retry: RetryPolicy = NO_RETRY,
         timeout: float | None = None,
+        transactional: bool = False,
     ) -> None:
         self.name = name
         self.retry = retry
         self.timeout = timeout
+        self.transactional = transactional
         self._invoke = invoke
         self._invoke_takes_ctx = _positional_arity(invoke) >= 2
         self._compensate: Compensate | None = None
@@ -167,6 +185,16 @@ class Step(Generic[InputT, OutputT]):
     @property
     def has_compensation(self) -> bool:
         return self._compensate is not None
+
+    @property
+    def invoke_function(self) -> Invoke:
+        """The declared invoke function (its return annotation types the output)."""
+        return self._invoke
+
+    @property
+    def compensate_function(self) -> Compensate | None:
+        """The declared compensation, if any (its first parameter types the compensate input)."""
+        return self._compensate
 
     def compensate(self, fn: Compensate) -> Compensate:
         """Decorator declaring the step's compensation ``fn(compensate_input[, ctx])``."""
@@ -181,11 +209,21 @@ class Step(Generic[InputT, OutputT]):
         result: OutputT = await run.run_step(self, input)
         return result
 
+    async def _call_invoke_in_transaction(self, input: Any, ctx: StepContext) -> Any:
+        async with in_transaction():
+            return await self._call_invoke(input, ctx)
+
     async def _call_invoke(self, input: Any, ctx: StepContext) -> Any:
         if self.timeout is None:
             return await (self._invoke(input, ctx) if self._invoke_takes_ctx else self._invoke(input))
-        async with asyncio.timeout(self.timeout):
-            return await (self._invoke(input, ctx) if self._invoke_takes_ctx else self._invoke(input))
+        deadline = asyncio.timeout(self.timeout)
+        try:
+            async with deadline:
+                return await (self._invoke(input, ctx) if self._invoke_takes_ctx else self._invoke(input))
+        except TimeoutError:
+            if deadline.expired():
+                raise TimeoutError(f"step {self.name} timed out after {self.timeout}s") from None
+            raise
 
     def _compensation(self, compensate_input: Any, ctx: StepContext, record: StepRecord) -> Compensation:
         assert self._compensate is not None
@@ -203,12 +241,13 @@ class StepDeclaration:
     output, or a :class:`StepResponse` of it.
     """
 
-    __slots__ = ("name", "retry", "timeout")
+    __slots__ = ("name", "retry", "timeout", "transactional")
 
-    def __init__(self, name: str, retry: RetryPolicy, timeout: float | None) -> None:
+    def __init__(self, name: str, retry: RetryPolicy, timeout: float | None, transactional: bool) -> None:
         self.name = name
         self.retry = retry
         self.timeout = timeout
+        self.transactional = transactional
 
     @overload
     def __call__(self, invoke: Callable[[InputT], Awaitable[StepResponse[OutputT]]]) -> Step[InputT, OutputT]: ...
@@ -222,7 +261,7 @@ class StepDeclaration:
     def __call__(self, invoke: Callable[[InputT, StepContext], Awaitable[OutputT]]) -> Step[InputT, OutputT]: ...
 
     def __call__(self, invoke: Invoke) -> Step[Any, Any]:
-        return Step(self.name, invoke, retry=self.retry, timeout=self.timeout)
+        return Step(self.name, invoke, retry=self.retry, timeout=self.timeout, transactional=self.transactional)
 
 
 def step(
@@ -231,15 +270,19 @@ def step(
     retry: RetryPolicy | None = None,
     max_retries: int | None = None,
     timeout: float | None = None,
+    transactional: bool = False,
 ) -> StepDeclaration:
     """Declare a step named ``name`` (kebab-case, never renamed once released).
 
     :param retry: the retry policy for retryable failures (default: no retry).
     :param max_retries: shorthand for ``RetryPolicy(max_retries=...)``.
     :param timeout: seconds one attempt may take; a timeout counts as a retryable failure.
+    :param transactional: the step only writes to our database: each attempt runs inside
+        ``in_transaction()`` and, in a durable run, its checkpoint commits in that same
+        transaction (exactly once).
     """
     policy = retry or (RetryPolicy(max_retries=max_retries) if max_retries else NO_RETRY)
-    return StepDeclaration(name, policy, timeout)
+    return StepDeclaration(name, policy, timeout, transactional)
 
 
 @dataclass(slots=True)
@@ -307,7 +350,10 @@ class WorkflowRun:
         ctx = StepContext(self, step.name)
         while True:
             try:
-                result = await step._call_invoke(input, ctx)
+                if step.transactional:
+                    result = await step._call_invoke_in_transaction(input, ctx)
+                else:
+                    result = await step._call_invoke(input, ctx)
                 break
             except (RetryableError, TimeoutError) as exc:
                 if ctx.attempt > step.retry.max_retries:
@@ -323,7 +369,7 @@ class WorkflowRun:
             except BaseException:
                 self._step_failed(step, ctx)
                 raise
-        if isinstance(result, StepResponse):
+        if isinstance(result, StepResponse):  # split_result, inlined: this is the hot path
             output = result.output
             compensate_input = output if result.compensate_input is _UNSET else result.compensate_input
         else:
@@ -363,6 +409,16 @@ class WorkflowRun:
         self.state = "failed" if failed else "reverted"
 
 
+@contextmanager
+def running(run: WorkflowRun) -> Iterator[WorkflowRun]:
+    """Make ``run`` the current workflow (:func:`current_workflow`) inside the ``with`` block."""
+    token = _current.set(run)
+    try:
+        yield run
+    finally:
+        _current.reset(token)
+
+
 def current_workflow() -> WorkflowRun:
     """The workflow run executing the current code (hook implementations use it).
 
@@ -375,13 +431,20 @@ def current_workflow() -> WorkflowRun:
 
 
 class Workflow(Generic[InputT, OutputT]):
-    """A named workflow; :meth:`run` executes its body with compensation on failure."""
+    """A named workflow; :meth:`run` executes its body with compensation on failure.
 
-    __slots__ = ("body", "name")
+    A ``durable`` workflow is also registered by name, so that the durable engine
+    (:mod:`core.workflows.durable`) can start it and resume it in any process.
+    """
 
-    def __init__(self, name: str, body: Callable[[InputT], Awaitable[OutputT]]) -> None:
+    __slots__ = ("body", "durable", "name")
+
+    def __init__(self, name: str, body: Callable[[InputT], Awaitable[OutputT]], *, durable: bool = False) -> None:
         self.name = name
         self.body = body
+        self.durable = durable
+        if durable:
+            register_workflow(self)
 
     async def run(
         self, input: InputT, *, run_id: str | None = None, plugins: pluggy.PluginManager | None = None
@@ -407,10 +470,17 @@ class Workflow(Generic[InputT, OutputT]):
         return f"Workflow({self.name!r})"
 
 
-def workflow(name: str) -> Callable[[Callable[[InputT], Awaitable[OutputT]]], Workflow[InputT, OutputT]]:
-    """Declare a workflow named ``name`` (kebab-case, stable) around an async function of one input."""
+def workflow(
+    name: str, *, durable: bool = False
+) -> Callable[[Callable[[InputT], Awaitable[OutputT]]], Workflow[InputT, OutputT]]:
+    """Declare a workflow named ``name`` (kebab-case, stable) around an async function of one input.
+
+    :param durable: run it through the durable engine (``get_engine().start(name, input)``):
+        checkpointed steps, leases, resumption after a crash. Its input and step outputs must be
+        JSON-able or pydantic models.
+    """
 
     def declare(body: Callable[[InputT], Awaitable[OutputT]]) -> Workflow[InputT, OutputT]:
-        return Workflow(name, body)
+        return Workflow(name, body, durable=durable)
 
     return declare
