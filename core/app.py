@@ -15,8 +15,10 @@ from core.auth.ratelimit import AUTH_ATTEMPTS, SlidingWindowLimiter
 from core.catalog.cache import CATALOG_CACHE, ResponseCache
 from core.config import Settings
 from core.db import close_database, init_database
-from core.keys import PLUGINS, SETTINGS
+from core.keys import ENGINE, PLUGINS, SETTINGS
 from core.plugins import build_plugin_manager, call_all
+from core.workflows.durable import Engine
+from core.workflows.executors import serving_engine
 
 __all__ = [
     "ROUTE_MODULES",
@@ -58,6 +60,12 @@ async def _plugins(app: web.Application) -> AsyncIterator[None]:
     await call_all(pm.hook.shutdown)
 
 
+async def _workflows(app: web.Application) -> AsyncIterator[None]:
+    # After the plugins' startup, before their shutdown: runs may use what the plugins opened.
+    async with serving_engine(app[ENGINE]):
+        yield
+
+
 def create_app(
     settings: Settings,
     plugins: pluggy.PluginManager | None = None,
@@ -79,9 +87,11 @@ def create_app(
     app[CATALOG_CACHE] = ResponseCache(settings.server.catalog_cache_seconds)
     app[OPENAPI_CACHE] = OpenApiCache()
     app[AUTH_ATTEMPTS] = SlidingWindowLimiter(settings.auth.login_attempts_per_minute)
+    app[ENGINE] = Engine(settings=settings, plugins=app[PLUGINS])
     if manage_database:
         app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_plugins)
+    app.cleanup_ctx.append(_workflows)
     for module_name in ROUTE_MODULES:
         app.router.add_routes(importlib.import_module(module_name).routes)
     app[PLUGINS].hook.add_routes(app=app)

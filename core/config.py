@@ -65,7 +65,11 @@ class DatabaseSettings(_Section):
 
 
 class RedisSettings(_Section):
+    """Redis for the arq workers; an empty ``url`` means the server runs workflows itself."""
+
     url: str = ""
+    # The arq queue (and the prefix of its job ids): deployments sharing one Redis use different names.
+    queue_name: str = Field(default="erpcommerce", min_length=1)
 
 
 class AuthSettings(_Section):
@@ -87,6 +91,9 @@ class WorkflowSettings(_Section):
     recovery_interval_seconds: float = Field(default=10.0, gt=0)
     retention_days: float = Field(default=7.0, ge=0)
     worker_poll_delay_seconds: float = Field(default=0.05, gt=0)
+    # On SIGTERM a worker takes no new run and lets running ones finish for this long, then cancels
+    # them (their leases are released, so another worker resumes them at once).
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
 
 class JobSettings(_Section):

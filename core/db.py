@@ -12,7 +12,9 @@ from typing import Any
 import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import get_connection
 from tortoise.migrations.api.migrate import migrate
+from tortoise.migrations.executor import MigrationExecutor
 
 from core.config import DatabaseSettings
 from core.models import MODEL_MODULES
@@ -21,6 +23,7 @@ __all__ = [
     "APP_LABEL",
     "close_database",
     "init_database",
+    "pending_migrations",
     "run_migrations",
     "tortoise_config",
 ]
@@ -93,3 +96,17 @@ async def run_migrations(settings: DatabaseSettings) -> list[str]:
     await migrate(config=tortoise_config(settings), progress=record)
     await Tortoise.close_connections()
     return applied
+
+
+async def pending_migrations(settings: DatabaseSettings) -> list[str]:
+    """The migrations not applied yet (``commerce.0002_workflows``); empty when the schema is current.
+
+    Opens and closes its own connection; processes that need a migrated database check this first.
+    """
+    config = tortoise_config(settings)
+    await Tortoise.init(config=config, init_connections=False)
+    try:
+        plan = await MigrationExecutor(get_connection("default"), config["apps"]).plan()
+    finally:
+        await Tortoise.close_connections()
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]

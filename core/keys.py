@@ -9,9 +9,11 @@ from aiohttp import web
 
 from core.auth.tokens import AuthContext
 from core.config import Settings
+from core.workflows.durable import Engine
 
 __all__ = [
     "AUTH",
+    "ENGINE",
     "PLUGINS",
     "PUBLISHABLE_KEY",
     "SETTINGS",
@@ -29,6 +31,8 @@ class PublishableKeyContext:
 
 SETTINGS = web.AppKey("settings", Settings)
 PLUGINS = web.AppKey("plugins", pluggy.PluginManager)
+# The durable workflow engine; its executor is attached while the app runs (core.workflows.executors).
+ENGINE = web.AppKey("engine", Engine)
 
 PUBLISHABLE_KEY = web.RequestKey("publishable_key", PublishableKeyContext)
 AUTH = web.RequestKey("auth", AuthContext)

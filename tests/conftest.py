@@ -105,6 +105,25 @@ async def db(settings: Settings) -> AsyncIterator[None]:
 
 
 @pytest.fixture
+async def aiohttp_client(aiohttp_client: Any, db: None) -> AsyncIterator[Any]:
+    """pytest-aiohttp's client factory, whose clients (and apps) are closed before the database.
+
+    An app stops its durable engine (background loops, running runs) in its cleanup, which must
+    run while the database is still open.
+    """
+    clients: list[TestClient] = []
+
+    async def make_client(*args: Any, **kwargs: Any) -> TestClient:
+        client = await aiohttp_client(*args, **kwargs)
+        clients.append(client)
+        return client
+
+    yield make_client
+    while clients:
+        await clients.pop().close()
+
+
+@pytest.fixture
 def plugins(settings: Settings) -> pluggy.PluginManager:
     """A fresh plugin manager with core's defaults only (no installed plugins)."""
     return build_plugin_manager(settings, load_entry_points=False)
