@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.log import access_logger
@@ -109,6 +109,35 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from core.db import pending_migrations
+    from core.worker import run_worker  # arq and the durable engine: only the worker needs them
+
+    settings = _settings(args, check_secrets=False)
+    if not settings.redis.url:
+        raise ConfigError(
+            "redis.url: empty, and `erpcommerce worker` needs Redis; set [redis] url "
+            "(or ERPCOMMERCE_REDIS__URL). Without Redis, `erpcommerce serve` runs workflows itself.",
+            key="redis.url",
+        )
+    pending = asyncio.run(pending_migrations(settings.database))
+    if pending:
+        print(
+            f"erpcommerce: the database is not migrated ({', '.join(pending)} pending): "
+            "run `erpcommerce migrate` first",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        asyncio.run(run_worker(settings))
+    except RedisError as exc:
+        print(f"erpcommerce: cannot use Redis ([redis] url): {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _migrate_command(args: argparse.Namespace) -> int:
     settings = _settings(args, check_secrets=False)
     applied = _migrate(settings)
@@ -164,6 +193,76 @@ def _create_user(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------------------------------
+# Workflow runs (``runs``, ``runs show``, ``retry``)
+# -------------------------------------------------------------------------------------------------
+
+
+def _print(renderable: object) -> None:
+    from rich.console import Console
+
+    Console(highlight=False).print(renderable)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from core.runs import list_runs, render_runs
+
+    settings = _settings(args, check_secrets=False)
+    # A run that failed and was compensated ends "reverted": for an operator both are failures.
+    state = ("failed", "reverted") if args.failed else args.state
+    runs = _with_database(settings, lambda: list_runs(state=state, workflow=args.workflow, limit=args.limit))
+    _print(render_runs(runs))
+    return EXIT_OK
+
+
+def _runs_show(args: argparse.Namespace) -> int:
+    from core.runs import load_run_detail, render_run_detail
+
+    settings = _settings(args, check_secrets=False)
+    detail = _with_database(settings, lambda: load_run_detail(args.run_id))
+    _print(render_run_detail(detail))
+    return EXIT_OK
+
+
+def _retry(args: argparse.Namespace) -> int:
+    from core.plugins import build_plugin_manager
+    from core.workflows.durable import Engine
+
+    settings = _settings(args, check_secrets=False)
+    engine = Engine(settings=settings, plugins=build_plugin_manager(settings))
+    run = _with_database(settings, lambda: engine.retry(args.run_id))
+    runner = "the workers" if settings.redis.url else "the server's embedded runner"
+    print(f"run {run.id} is {run.state} again: {runner} will pick it up "
+          f"(within {settings.workflows.recovery_interval_seconds:g} s)")
+    return EXIT_OK
+
+
+def _limit(text: str) -> int:
+    limit = int(text)
+    if limit < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return limit
+
+
+def _add_run_commands(commands: Any, options: argparse.ArgumentParser) -> None:
+    from core.runs import RUN_STATES
+
+    runs = commands.add_parser("runs", parents=[options], help="list durable workflow runs, newest first")
+    runs.add_argument("--state", choices=RUN_STATES, help="only runs in this state")
+    runs.add_argument("--failed", action="store_true", help="runs that did not succeed: failed or reverted")
+    runs.add_argument("--workflow", metavar="NAME", help="only runs of this workflow")
+    runs.add_argument("--limit", type=_limit, default=50, metavar="N", help="at most N runs (default: 50)")
+    runs.set_defaults(handler=_runs)
+    runs_commands = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+    show = runs_commands.add_parser("show", parents=[options], help="a run with its steps and compensations")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.set_defaults(handler=_runs_show)
+
+    retry = commands.add_parser("retry", parents=[options], help="re-run a failed, reverted or canceled run")
+    retry.add_argument("run_id", metavar="RUN_ID")
+    retry.set_defaults(handler=_retry)
+
+
+# -------------------------------------------------------------------------------------------------
 # Parsing and running
 # -------------------------------------------------------------------------------------------------
 
@@ -206,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, help="listen port (default: server.port)")
     serve.set_defaults(handler=_serve)
 
+    worker = commands.add_parser(
+        "worker", parents=[options], help="run an arq worker: workflow runs, events, scheduled jobs (needs Redis)"
+    )
+    worker.set_defaults(handler=_worker)
+
     migrate = commands.add_parser("migrate", parents=[options], help="apply pending database migrations")
     migrate.set_defaults(handler=_migrate_command)
 
@@ -222,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--password", required=True)
     create_user.set_defaults(handler=_create_user)
+    _add_run_commands(commands, options)
     return parser
 
 

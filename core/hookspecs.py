@@ -137,12 +137,15 @@ def validate_complete_cart(cart: CartView, customer: CustomerView | None) -> Non
 
 
 @hookspec
-def handle_event(name: str, payload: dict[str, Any]) -> Any:
+def handle_event(name: str, payload: dict[str, Any], event_id: str) -> Any:
     """React to an event such as ``order.placed`` (payload ``{"id": order_id}``).
 
-    Delivery is at least once, each subscriber on its own; implementations must be idempotent
-    (use the event id or the order id as an idempotency key). Every implementation runs.
+    Delivery is at least once, each subscriber on its own durable run (:mod:`core.events`);
+    implementations must be idempotent (use ``event_id`` or the order id as an idempotency key).
+    Every implementation runs. A :class:`~core.errors.RetryableError` is retried with backoff;
+    any other error fails this subscriber's delivery run (visible with ``erpcommerce runs``).
 
     :param name: the event name.
     :param payload: the event payload, JSON-serialisable.
+    :param event_id: the outbox event's id, the same on every delivery of this event.
     """

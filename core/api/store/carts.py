@@ -9,7 +9,8 @@ from pydantic import BaseModel
 
 from core.api.endpoint import endpoint
 from core.auth.tokens import AuthContext
-from core.keys import AUTH, PLUGINS, PUBLISHABLE_KEY
+from core.events import notify_events_written
+from core.keys import AUTH, ENGINE, PLUGINS, PUBLISHABLE_KEY
 from core.schemas.carts import AddressIn, CartQuery, CartResponse, CreateCartBody, UpdateCartBody, render_cart
 from core.schemas.orders import OrderOut, render_order
 from core.workflows.add_to_cart import RequestedItem
@@ -130,4 +131,5 @@ async def update_store_cart(request: web.Request, *, body: UpdateCartBody, query
 async def complete_store_cart(request: web.Request, *, query: CartQuery) -> dict[str, Any]:
     request_input = CompleteCartInput(request.match_info["id"], request_customer_id(request))
     placed = await complete_cart.run(request_input, plugins=request.app[PLUGINS])
+    await notify_events_written(request.app[ENGINE])
     return {"type": "order", "order": render_order(placed.order, placed.items)}
