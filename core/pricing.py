@@ -13,6 +13,7 @@ from decimal import Decimal
 from core.hookspecs import hookimpl
 from core.models import Price
 from core.views import CartView, ItemToAdd, LinePrice
+from core.workflows.cart_statements import select_prices
 
 __all__ = [
     "applicable_price",
@@ -36,7 +37,7 @@ def applicable_price(prices: Iterable[Price], quantity: int) -> Price | None:
 async def load_prices(variant_ids: Iterable[str], currency_code: str) -> dict[str, list[Price]]:
     """All prices of these variants in one currency, grouped by variant id (one query)."""
     grouped: dict[str, list[Price]] = {}
-    prices = await Price.filter(variant_id__in=list(variant_ids), currency_code=currency_code.lower())
+    prices = await select_prices(Price, list(variant_ids), currency_code.lower())
     for price in prices:
         grouped.setdefault(price.variant_id, []).append(price)  # type: ignore[attr-defined]
     return grouped

@@ -34,6 +34,7 @@ from core.workflows.cart_steps import (
     validate_cart,
     variant_view,
 )
+from core.workflows.cart_statements import insert_line_items, update_line_price
 from core.workflows.engine import step, workflow
 
 __all__ = [
@@ -45,8 +46,6 @@ __all__ = [
     "plan_lines",
     "validate_and_price",
 ]
-
-LINE_PRICE_FIELDS = ("quantity", "unit_price", "compare_at_unit_price", "is_custom_price", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,15 +159,17 @@ async def add_planned_lines(loaded: LoadedCart, plan: Sequence[PlannedLine], pri
         existing.is_custom_price = price.is_custom_price
         existing.updated_at = now
         updated.append(existing)
-    if len(created) == 1:
-        await created[0].save(force_create=True)
-    elif created:
-        await LineItem.bulk_create(created)
+    await insert_line_items(created)
     loaded.items.extend(created)
-    if len(updated) == 1:
-        await updated[0].save(update_fields=list(LINE_PRICE_FIELDS))
-    elif updated:
-        await LineItem.bulk_update(updated, fields=list(LINE_PRICE_FIELDS))
+    for line_item in updated:
+        await update_line_price(
+            line_item.id,
+            line_item.quantity,
+            line_item.unit_price,
+            line_item.compare_at_unit_price,
+            line_item.is_custom_price,
+            now,
+        )
 
 
 async def validate_and_price(loaded: LoadedCart, plan: Sequence[PlannedLine]) -> Mapping[str, LinePrice]:

@@ -18,6 +18,13 @@ from core.errors import NotFound
 from core.models import Address, Cart, Country, Customer, LineItem, PaymentCollection, PaymentSession, Region
 from core.schemas.regions import CountryOut
 from core.views import CartItemView, CartView, CustomerView
+from core.workflows.cart_statements import (
+    SELECT_CART,
+    SELECT_LINE_ITEMS,
+    SELECT_PAYMENT_COLLECTION,
+    SELECT_PAYMENT_SESSIONS,
+    load_models,
+)
 
 __all__ = [
     "REGIONS",
@@ -158,18 +165,18 @@ async def load_cart(cart_id: str) -> LoadedCart:
 
     :raises NotFound: when there is no such cart.
     """
-    cart = await Cart.get_or_none(id=cart_id)
-    if cart is None:
+    carts = await load_models(Cart, SELECT_CART, [cart_id])
+    if not carts:
         raise cart_not_found(cart_id)
+    cart = carts[0]
     cart.region, countries = await REGIONS.get(cart.region_id)  # type: ignore[attr-defined]
-    items = await LineItem.filter(cart_id=cart_id).order_by("created_at", "id")
+    items = await load_models(LineItem, SELECT_LINE_ITEMS, [cart_id])
     await _attach_addresses(cart)
     loaded = LoadedCart(cart, items, countries)
-    loaded.payment_collection = await PaymentCollection.get_or_none(cart_id=cart_id)
-    if loaded.payment_collection is not None:
-        loaded.payment_sessions = list(
-            await PaymentSession.filter(collection_id=loaded.payment_collection.id).order_by("created_at", "id")
-        )
+    collections = await load_models(PaymentCollection, SELECT_PAYMENT_COLLECTION, [cart_id])
+    if collections:
+        loaded.payment_collection = collections[0]
+        loaded.payment_sessions = await load_models(PaymentSession, SELECT_PAYMENT_SESSIONS, [collections[0].id])
     return loaded
 
 

@@ -18,7 +18,7 @@ from tortoise import timezone
 from tortoise.expressions import Q
 
 from core.errors import Conflict, InvalidData, NotFound
-from core.models import Cart, LineItem, PaymentCollection, PaymentSession, Product, ProductVariant, Region
+from core.models import Cart, LineItem, Product, ProductVariant, Region
 from core.plugins import call_all
 from core.views import CartView, CustomerView, ItemToAdd, LinePrice, VariantView
 from core.workflows.cart_data import (
@@ -29,7 +29,15 @@ from core.workflows.cart_data import (
     load_cart,
     load_customer,
 )
+from core.workflows.cart_statements import (
+    DELETE_PAYMENT_SESSIONS,
+    claim_cart_row,
+    select_sellable_products,
+    select_variants,
+    update_payment_collection,
+)
 from core.workflows.engine import StepContext, step
+from core.workflows.statements import fetch
 
 __all__ = [
     "CONFLICT_MESSAGE",
@@ -120,12 +128,10 @@ async def get_variants(input: GetVariantsInput) -> dict[str, ProductVariant]:
     Two queries when every variant is sellable; one more to tell what is wrong when one is not.
     """
     ids = list(dict.fromkeys(input.variant_ids))
-    variants = {v.id: v for v in await ProductVariant.filter(id__in=ids, deleted_at=None)}
-    product_ids = list({_product_id(variant) for variant in variants.values()})
-    sellable = Product.filter(id__in=product_ids, status="published", deleted_at=None)
-    if input.sales_channel_id is not None:
-        sellable = sellable.filter(sales_channels__id=input.sales_channel_id)
-    products = {product.id: product for product in await sellable}
+    variants = {v.id: v for v in await select_variants(ProductVariant, ids)}
+    product_ids = list(dict.fromkeys(_product_id(variant) for variant in variants.values()))
+    sellable = await select_sellable_products(Product, product_ids, input.sales_channel_id)
+    products = {product.id: product for product in sellable}
     refused = [vid for vid in ids if vid not in variants or _product_id(variants[vid]) not in products]
     if refused:
         await _explain_refusal(refused, variants, input.sales_channel_id)
@@ -256,11 +262,14 @@ async def claim_cart(loaded: LoadedCart, **changes: Any) -> None:
     """
     cart = loaded.cart
     now = timezone.now()
-    claimed = (
-        await Cart.filter(id=cart.id, updated_at=cart.updated_at, completed_at=None)
-        .filter(Q(completing_until=None) | Q(completing_until__lt=now))
-        .update(updated_at=now, **changes)
-    )
+    if changes:
+        claimed = (
+            await Cart.filter(id=cart.id, updated_at=cart.updated_at, completed_at=None)
+            .filter(Q(completing_until=None) | Q(completing_until__lt=now))
+            .update(updated_at=now, **changes)
+        )
+    else:
+        claimed = await claim_cart_row(cart.id, cart.updated_at, now)
     if not claimed:
         current = await Cart.get_or_none(id=cart.id)
         if current is None:
@@ -284,9 +293,9 @@ async def refresh_payment_collection(loaded: LoadedCart) -> None:
     total = loaded.total()
     if Decimal(collection.amount) == total and collection.currency_code == loaded.cart.currency_code:
         return
-    await PaymentCollection.filter(id=collection.id).update(amount=total, currency_code=loaded.cart.currency_code)
+    await update_payment_collection(collection.id, total, loaded.cart.currency_code)
     if loaded.payment_sessions:
-        await PaymentSession.filter(collection_id=collection.id).delete()
+        await fetch(DELETE_PAYMENT_SESSIONS, [collection.id])
         loaded.payment_sessions = []
     collection.amount = total
     collection.currency_code = loaded.cart.currency_code
