@@ -30,6 +30,7 @@ from core.workflows.cart_steps import (
     new_line_item,
     price_line_items,
     refresh_payment_collection,
+    set_line_price,
     validate_add_to_cart,
     validate_cart,
     variant_view,
@@ -154,9 +155,7 @@ async def add_planned_lines(loaded: LoadedCart, plan: Sequence[PlannedLine], pri
             continue
         existing = line.existing
         existing.quantity = line.quantity
-        existing.unit_price = price.unit_price
-        existing.compare_at_unit_price = price.compare_at_unit_price
-        existing.is_custom_price = price.is_custom_price
+        set_line_price(existing, price)
         existing.updated_at = now
         updated.append(existing)
     await insert_line_items(created)

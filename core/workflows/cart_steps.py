@@ -41,6 +41,7 @@ from core.workflows.statements import fetch
 
 __all__ = [
     "CONFLICT_MESSAGE",
+    "PRICE_FIELDS",
     "CartHookInput",
     "GetVariantsInput",
     "LoadCartInput",
@@ -51,6 +52,7 @@ __all__ = [
     "hook_input",
     "load_cart_step",
     "new_line_item",
+    "set_line_price",
     "price_line_items",
     "refresh_payment_collection",
     "validate_add_to_cart",
@@ -216,6 +218,16 @@ async def price_line_items(input: CartHookInput, ctx: StepContext) -> dict[str, 
             f"Variants with IDs {', '.join(missing)} do not have a price for currency {input.cart.currency_code}"
         )
     return prices
+
+
+PRICE_FIELDS = ("unit_price", "compare_at_unit_price", "is_custom_price")
+
+
+def set_line_price(line: LineItem, price: LinePrice) -> None:
+    """Give an existing line item ``price`` (the columns of ``PRICE_FIELDS``)."""
+    line.unit_price = price.unit_price
+    line.compare_at_unit_price = price.compare_at_unit_price
+    line.is_custom_price = price.is_custom_price
 
 
 def new_line_item(

@@ -18,6 +18,7 @@ from core.views import ItemToAdd, LinePrice
 from core.workflows.cart_data import LoadedCart
 from core.workflows.cart_locks import cart_lock
 from core.workflows.cart_steps import (
+    PRICE_FIELDS,
     GetVariantsInput,
     LoadCartInput,
     claim_cart,
@@ -26,6 +27,7 @@ from core.workflows.cart_steps import (
     load_cart_step,
     price_line_items,
     refresh_payment_collection,
+    set_line_price,
     validate_add_to_cart,
     validate_cart,
     variant_view,
@@ -67,10 +69,8 @@ async def write_line_item(input: WriteLineInput) -> LoadedCart:
         line.metadata = input.metadata
         fields.append("metadata")
     if input.price is not None:
-        line.unit_price = input.price.unit_price
-        line.compare_at_unit_price = input.price.compare_at_unit_price
-        line.is_custom_price = input.price.is_custom_price
-        fields += ["unit_price", "compare_at_unit_price", "is_custom_price"]
+        set_line_price(line, input.price)
+        fields += PRICE_FIELDS
     line.updated_at = timezone.now()
     async with in_transaction():
         await claim_cart(input.loaded)
