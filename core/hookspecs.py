@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from core.config import Settings
     from core.jobs import JobSpec
-    from core.views import CartView, CustomerView, ItemToAdd, LinePrice
+    from core.syncs import SyncSpec
+    from core.views import CartView, CustomerView, ItemToAdd, LinePrice, PricingPurpose, VariantPrice, VariantView
 
 __all__ = [
     "PROJECT_NAME",
@@ -37,13 +38,24 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def configure(settings: Settings) -> None:
-    """Receive the configuration once, right after the plugin is loaded.
+def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
+    """Add a plugin's own hook specifications, for plugins that other plugins extend.
+
+    Called once, after every plugin is registered and before :func:`configure` (pytest's
+    ``pytest_addhooks`` pattern): ``plugin_manager.add_hookspecs(my_hookspecs_module)``.
+    ``plugins/erp`` declares ``erp_client()`` this way; an ERP plugin implements it.
+    """
+
+
+@hookspec
+def configure(settings: Settings, plugin_manager: pluggy.PluginManager) -> None:
+    """Receive the configuration once, right after the plugins are loaded.
 
     Called in every process (server, worker, CLI) before any other hook. A plugin reads its own
     section, ``settings.plugins["<name>"]``, and validates it.
 
     :param settings: the whole validated configuration.
+    :param plugin_manager: the plugin manager, to call hooks other plugins declared.
     :raises core.errors.ConfigError: when the plugin's section is invalid; start-up stops.
     """
 
@@ -82,6 +94,15 @@ def register_jobs() -> list[JobSpec] | None:
     """
 
 
+@hookspec
+def register_syncs() -> list[SyncSpec] | None:
+    """Declare synchronisations from another system (``erpcommerce sync <name>``).
+
+    Every implementation runs; names must be unique. A sync is a durable workflow that records its
+    progress and counts through :mod:`core.syncs`; the CLI starts it and shows its progress.
+    """
+
+
 # -------------------------------------------------------------------------------------------------
 # Carts
 # -------------------------------------------------------------------------------------------------
@@ -106,7 +127,7 @@ def validate_add_to_cart(cart: CartView, items: list[ItemToAdd], customer: Custo
 
 @hookspec
 def price_line_items(
-    cart: CartView, items: list[ItemToAdd], customer: CustomerView | None
+    cart: CartView, items: list[ItemToAdd], customer: CustomerView | None, purpose: PricingPurpose
 ) -> list[LinePrice] | None:
     """Price items about to be written to a cart.
 
@@ -114,8 +135,28 @@ def price_line_items(
     database price lookup is a ``trylast`` implementation, so a plugin (an ERP) overrides it for
     the variants it prices and leaves the rest to it.
 
+    :param purpose: why the items are priced: ``"line-item"`` (``POST .../line-items``, or cart
+        creation with items), ``"custom-line-item"`` (``POST .../custom-line-items``: only a price
+        with ``is_custom_price=True`` is accepted) or ``"quantity-update"``
+        (``POST .../line-items/{id}``; a custom-priced line keeps its price unless an
+        implementation gives it a new custom price).
     :return: prices for some of the variants, or None to leave them all to later implementations.
     :raises core.errors.ErpUnavailable: when prices cannot be had now (503, nothing written).
+    """
+
+
+@hookspec
+def price_variants(
+    variants: list[VariantView], currency_code: str, region_id: str, customer: CustomerView | None
+) -> list[VariantPrice] | None:
+    """Price variants for a product listing (``variants[].calculated_price``).
+
+    Only implementations that price listings differently from the database (an ERP pricing per
+    customer) implement it; for each variant the first price given wins, the rest keep the
+    database price. When any plugin implements it, listings are cached per customer.
+
+    :return: prices for some of the variants, or None.
+    :raises core.errors.ErpUnavailable: when prices cannot be had now (503).
     """
 
 

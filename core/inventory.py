@@ -18,6 +18,7 @@ from core.views import CartView, ItemToAdd
 
 __all__ = [
     "INSUFFICIENT_INVENTORY",
+    "cart_quantities",
     "decrement_inventory",
     "insufficient_inventory",
     "validate_add_to_cart",
@@ -32,7 +33,7 @@ def insufficient_inventory() -> NotAllowed:
     return NotAllowed(INSUFFICIENT_INVENTORY, code="insufficient_inventory")
 
 
-def _cart_quantities(cart: CartView, items: Iterable[ItemToAdd]) -> Counter[str]:
+def cart_quantities(cart: CartView, items: Iterable[ItemToAdd]) -> Counter[str]:
     """Per variant: the quantity the cart will hold once ``items`` are applied."""
     items = list(items)
     changed = {item.line_item_id for item in items if item.line_item_id is not None}
@@ -48,7 +49,7 @@ def _cart_quantities(cart: CartView, items: Iterable[ItemToAdd]) -> Counter[str]
 @hookimpl(trylast=True)
 def validate_add_to_cart(cart: CartView, items: list[ItemToAdd]) -> None:
     """Refuse items whose variant's stock cannot cover what the cart would then hold."""
-    wanted = _cart_quantities(cart, items)
+    wanted = cart_quantities(cart, items)
     for item in items:
         variant = item.variant
         if variant.manage_inventory and not variant.allow_backorder:

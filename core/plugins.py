@@ -16,6 +16,7 @@ import pluggy
 
 from core import hookspecs
 from core.config import Settings
+from core.errors import ConfigError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -41,7 +42,8 @@ def build_plugin_manager(
     """A plugin manager with core's defaults, installed plugins and ``extra_plugins``; configured.
 
     :param load_entry_points: discover distributions registering ``erpcommerce.plugins``.
-    :param extra_plugins: objects or modules to register in addition (tests use this).
+    :param extra_plugins: objects or modules to register in addition (tests use this); a
+        ``(plugin, name)`` pair registers under that name (as an entry point's name would).
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
@@ -50,8 +52,19 @@ def build_plugin_manager(
     if load_entry_points:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:
-        pm.register(plugin)
-    pm.hook.configure(settings=settings)
+        if isinstance(plugin, tuple):
+            pm.register(plugin[0], name=plugin[1])
+        else:
+            pm.register(plugin)
+    pm.hook.add_hookspecs(plugin_manager=pm)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise ConfigError(
+            f"plugin {exc.plugin!r}: {exc} (is a plugin it extends, such as erpcommerce-erp, missing?)",
+            key="plugins",
+        ) from None
+    pm.hook.configure(settings=settings, plugin_manager=pm)
     return pm
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from core.hookspecs import hookimpl
 from core.models import Price
-from core.views import CartView, ItemToAdd, LinePrice
+from core.views import CartView, ItemToAdd, LinePrice, PricingPurpose
 from core.workflows.cart_statements import select_prices
 
 __all__ = [
@@ -44,7 +44,11 @@ async def load_prices(variant_ids: Iterable[str], currency_code: str) -> dict[st
 
 
 @hookimpl(trylast=True)
-async def price_line_items(cart: CartView, items: list[ItemToAdd]) -> list[LinePrice]:
+async def price_line_items(cart: CartView, items: list[ItemToAdd], purpose: PricingPurpose) -> list[LinePrice]:
+    """Database prices, for standard lines only (custom lines are a pricing plugin's)."""
+    items = [item for item in items if not item.is_custom_price]
+    if purpose == "custom-line-item" or not items:
+        return []
     prices = await load_prices({item.variant.id for item in items}, cart.currency_code)
     result = []
     for item in items:

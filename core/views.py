@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,8 +17,12 @@ __all__ = [
     "CustomerView",
     "ItemToAdd",
     "LinePrice",
+    "PricingPurpose",
+    "VariantPrice",
     "VariantView",
 ]
+
+PricingPurpose = Literal["line-item", "custom-line-item", "quantity-update"]
 
 
 class _View(BaseModel):
@@ -74,6 +78,8 @@ class ItemToAdd(_View):
     added_quantity: int
     metadata: dict[str, Any] | None = None
     line_item_id: str | None = None
+    is_custom_price: bool = False
+    """The line is custom-priced: added through ``custom-line-items`` (or merging into such a line)."""
 
 
 class CustomerView(_View):
@@ -94,3 +100,12 @@ class LinePrice(_View):
     currency_code: str
     is_custom_price: bool = False
     compare_at_unit_price: Decimal | None = None
+
+
+class VariantPrice(_View):
+    """A listing price for one variant (quantity 1) in one currency."""
+
+    variant_id: str
+    amount: Decimal
+    currency_code: str
+    original_amount: Decimal | None = None

@@ -21,6 +21,7 @@ from core.models.catalog import (
 )
 from core.models.customers import AuthIdentity, Customer, User
 from core.models.events import Event
+from core.models.integration import SyncCursor, SyncRun, WebhookEvent
 from core.models.orders import Counter, Order, OrderItem
 from core.models.workflows import WorkflowRunRecord, WorkflowStepRecord
 
@@ -46,7 +47,10 @@ __all__ = [
     "PublishableApiKey",
     "Region",
     "SalesChannel",
+    "SyncCursor",
+    "SyncRun",
     "User",
+    "WebhookEvent",
     "WorkflowRunRecord",
     "WorkflowStepRecord",
 ]
@@ -58,4 +62,5 @@ MODEL_MODULES = [
     "core.models.orders",
     "core.models.events",
     "core.models.workflows",
+    "core.models.integration",
 ]

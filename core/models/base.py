@@ -38,7 +38,7 @@ class PrefixedId:
 # migrations can import it by name.
 ID_PREFIXES = (
     "apk", "authid", "caaddr", "cali", "cart", "cus", "evt", "img", "opt", "optval", "order",
-    "ordli", "pay_col", "payses", "price", "prod", "reg", "sc", "user", "variant",
+    "ordli", "pay_col", "payses", "price", "prod", "reg", "sc", "sync", "user", "variant",
 )
 _DEFAULTS = {prefix: PrefixedId(prefix) for prefix in ID_PREFIXES}
 globals().update({default.__name__: default for default in _DEFAULTS.values()})

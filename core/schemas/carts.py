@@ -107,6 +107,14 @@ class AddLineItemBody(_Body):
     additional_data: dict[str, Any] | None = None
 
 
+class AddCustomLineItemBody(_Body):
+    """``POST /store/carts/{id}/custom-line-items``: the price comes from the ERP, not the request."""
+
+    variant_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+    metadata: dict[str, Any] | None = None
+
+
 class UpdateLineItemBody(_Body):
     """``POST /store/carts/{id}/line-items/{line_id}``: quantity 0 removes the item."""
 

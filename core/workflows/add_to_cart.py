@@ -3,21 +3,21 @@
 Steps: ``load-cart`` → ``validate-cart`` → ``get-variants`` → ``validate-add-to-cart`` (hook) →
 ``price-line-items`` (hook) → ``write-line-items`` (one transaction). An item merges into an
 existing line of the same variant whose metadata matches and that has no custom price (Medusa's
-rule); the merged line is re-priced at its new quantity.
+rule: a custom line item only with a custom-priced line); the merged line is re-priced at its new
+quantity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from core.models import LineItem, ProductVariant
-from core.views import ItemToAdd, LinePrice
+from core.views import ItemToAdd, LinePrice, PricingPurpose
 from core.workflows.cart_data import LoadedCart
 from core.workflows.cart_locks import cart_lock
 from core.workflows.cart_steps import (
@@ -51,19 +51,23 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RequestedItem:
-    """An item to add. ``unit_price`` set means a custom price: no pricing hook is asked."""
-
     variant_id: str
     quantity: int
     metadata: dict[str, Any] | None = None
-    unit_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AddToCartInput:
+    """Items to add. ``custom_prices``: the items are custom line items, priced by a plugin (an ERP).
+
+    A custom line item merges only with custom-priced lines, a standard one only with standard
+    lines; either way the merged line is re-priced at its new quantity.
+    """
+
     cart_id: str
     items: tuple[RequestedItem, ...]
     customer_id: str | None = None
+    custom_prices: bool = False
 
 
 @dataclass(slots=True)
@@ -74,7 +78,7 @@ class PlannedLine:
     quantity: int
     added_quantity: int
     metadata: dict[str, Any] | None
-    custom_price: Decimal | None
+    custom_price: bool
     existing: LineItem | None = None
 
     def view(self) -> ItemToAdd:
@@ -84,43 +88,44 @@ class PlannedLine:
             added_quantity=self.added_quantity,
             metadata=self.metadata,
             line_item_id=None if self.existing is None else self.existing.id,
+            is_custom_price=self.custom_price,
         )
 
-    def matches(self, variant_id: str, metadata: dict[str, Any] | None, custom_price: Decimal | None) -> bool:
-        return (
-            self.variant.id == variant_id
-            and _same_metadata(self.metadata, metadata)
-            and self.custom_price == custom_price
-        )
+    def matches(self, variant_id: str, metadata: dict[str, Any] | None) -> bool:
+        return self.variant.id == variant_id and _same_metadata(self.metadata, metadata)
 
 
 def _same_metadata(left: dict[str, Any] | None, right: dict[str, Any] | None) -> bool:
     return (left or {}) == (right or {})
 
 
-def _matching_line(items: Sequence[LineItem], requested: RequestedItem) -> LineItem | None:
+def _matching_line(items: Sequence[LineItem], requested: RequestedItem, custom_price: bool) -> LineItem | None:
     for line in items:
-        if line.variant_id != requested.variant_id or not _same_metadata(line.metadata, requested.metadata):
-            continue
-        if requested.unit_price is None and not line.is_custom_price:
-            return line
-        if requested.unit_price is not None and line.is_custom_price and line.unit_price == requested.unit_price:
+        if (
+            line.variant_id == requested.variant_id
+            and _same_metadata(line.metadata, requested.metadata)
+            and line.is_custom_price == custom_price
+        ):
             return line
     return None
 
 
 def plan_lines(
-    loaded: LoadedCart, requested: Sequence[RequestedItem], variants: Mapping[str, ProductVariant]
+    loaded: LoadedCart,
+    requested: Sequence[RequestedItem],
+    variants: Mapping[str, ProductVariant],
+    *,
+    custom_prices: bool = False,
 ) -> list[PlannedLine]:
     """Merge the requested items with each other and with the cart's matching lines."""
     planned: list[PlannedLine] = []
     for item in requested:
-        same = next((p for p in planned if p.matches(item.variant_id, item.metadata, item.unit_price)), None)
+        same = next((p for p in planned if p.matches(item.variant_id, item.metadata)), None)
         if same is not None:
             same.quantity += item.quantity
             same.added_quantity += item.quantity
             continue
-        existing = _matching_line(loaded.items, item)
+        existing = _matching_line(loaded.items, item, custom_prices)
         base = 0 if existing is None else existing.quantity
         planned.append(
             PlannedLine(
@@ -128,19 +133,11 @@ def plan_lines(
                 quantity=base + item.quantity,
                 added_quantity=item.quantity,
                 metadata=item.metadata,
-                custom_price=item.unit_price,
+                custom_price=custom_prices,
                 existing=existing,
             )
         )
     return planned
-
-
-def _price_of(line: PlannedLine, prices: Mapping[str, LinePrice], currency_code: str) -> LinePrice:
-    if line.custom_price is not None:
-        return LinePrice(
-            variant_id=line.variant.id, unit_price=line.custom_price, currency_code=currency_code, is_custom_price=True
-        )
-    return prices[line.variant.id]
 
 
 async def add_planned_lines(loaded: LoadedCart, plan: Sequence[PlannedLine], prices: Mapping[str, LinePrice]) -> None:
@@ -149,7 +146,7 @@ async def add_planned_lines(loaded: LoadedCart, plan: Sequence[PlannedLine], pri
     created: list[LineItem] = []
     updated: list[LineItem] = []
     for line in plan:
-        price = _price_of(line, prices, loaded.cart.currency_code)
+        price = prices[line.variant.id]
         if line.existing is None:
             created.append(new_line_item(loaded.id, line.variant, line.quantity, price, line.metadata))
             continue
@@ -171,16 +168,14 @@ async def add_planned_lines(loaded: LoadedCart, plan: Sequence[PlannedLine], pri
         )
 
 
-async def validate_and_price(loaded: LoadedCart, plan: Sequence[PlannedLine]) -> Mapping[str, LinePrice]:
-    """Run the ``validate-add-to-cart`` and ``price-line-items`` steps on the planned lines.
-
-    Every line is validated; custom-priced lines are not priced.
-    """
-    views = [line.view() for line in plan]
-    hooks = hook_input(loaded, views)
+async def validate_and_price(
+    loaded: LoadedCart, plan: Sequence[PlannedLine], *, custom_prices: bool = False
+) -> Mapping[str, LinePrice]:
+    """Run the ``validate-add-to-cart`` and ``price-line-items`` steps on the planned lines."""
+    hooks = hook_input(loaded, [line.view() for line in plan])
     await validate_add_to_cart(hooks)
-    to_price = tuple(view for view, line in zip(views, plan, strict=True) if line.custom_price is None)
-    return await price_line_items(replace(hooks, items=to_price))
+    purpose: PricingPurpose = "custom-line-item" if custom_prices else "line-item"
+    return await price_line_items(replace(hooks, purpose=purpose))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +203,6 @@ async def add_to_cart(input: AddToCartInput) -> LoadedCart:
         await validate_cart(loaded)
         variant_ids = tuple(item.variant_id for item in input.items)
         variants = await get_variants(GetVariantsInput(variant_ids, loaded.sales_channel_id))
-        plan = plan_lines(loaded, input.items, variants)
-        prices = await validate_and_price(loaded, plan)
+        plan = plan_lines(loaded, input.items, variants, custom_prices=input.custom_prices)
+        prices = await validate_and_price(loaded, plan, custom_prices=input.custom_prices)
         return await write_line_items(WriteLinesInput(loaded, tuple(plan), prices))

@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from core.errors import Conflict, InvalidData, NotFound
 from core.models import Cart, LineItem, Product, ProductVariant, Region
 from core.plugins import call_all
-from core.views import CartView, CustomerView, ItemToAdd, LinePrice, VariantView
+from core.views import CartView, CustomerView, ItemToAdd, LinePrice, PricingPurpose, VariantView
 from core.workflows.cart_data import (
     LoadedCart,
     cart_not_found,
@@ -176,15 +176,16 @@ def variant_view(variant: ProductVariant) -> VariantView:
 
 @dataclass(frozen=True, slots=True)
 class CartHookInput:
-    """The arguments of the cart hooks: the cart, the items concerned, the customer."""
+    """The arguments of the cart hooks: the cart, the items concerned, the customer (and why items are priced)."""
 
     cart: CartView
     items: tuple[ItemToAdd, ...]
     customer: CustomerView | None
+    purpose: PricingPurpose = "line-item"
 
 
-def hook_input(loaded: LoadedCart, items: Iterable[ItemToAdd]) -> CartHookInput:
-    return CartHookInput(loaded.view(), tuple(items), customer_view(loaded.customer))
+def hook_input(loaded: LoadedCart, items: Iterable[ItemToAdd], purpose: PricingPurpose = "line-item") -> CartHookInput:
+    return CartHookInput(loaded.view(), tuple(items), customer_view(loaded.customer), purpose)
 
 
 @step("validate-add-to-cart")
@@ -199,20 +200,38 @@ async def validate_add_to_cart(input: CartHookInput, ctx: StepContext) -> None:
 async def price_line_items(input: CartHookInput, ctx: StepContext) -> dict[str, LinePrice]:
     """A price per variant: for each variant the first implementation to price it wins.
 
-    :raises InvalidData: when some variant has no price in the cart's currency.
+    For ``custom-line-item`` only custom prices (``is_custom_price``) count. An item already
+    custom-priced being re-priced (``quantity-update``) takes only a custom price, and may get none
+    (it keeps its price).
+
+    :raises InvalidData: when some variant that needs a price has none in the cart's currency.
     """
     if not input.items:
         return {}
     currency = input.cart.currency_code.lower()
     results = await call_all(
-        ctx.run.hooks.price_line_items, cart=input.cart, items=list(input.items), customer=input.customer
+        ctx.run.hooks.price_line_items,
+        cart=input.cart,
+        items=list(input.items),
+        customer=input.customer,
+        purpose=input.purpose,
     )
+    custom_only = {item.variant.id for item in input.items if item.is_custom_price}
     prices: dict[str, LinePrice] = {}
     for result in results:
         for price in result:
-            if price.currency_code.lower() == currency:
-                prices.setdefault(price.variant_id, price)
-    missing = list(dict.fromkeys(item.variant.id for item in input.items if item.variant.id not in prices))
+            if price.currency_code.lower() != currency:
+                continue
+            if price.variant_id in custom_only and not price.is_custom_price:
+                continue
+            prices.setdefault(price.variant_id, price)
+    needed = [item.variant.id for item in input.items if input.purpose != "quantity-update" or not item.is_custom_price]
+    missing = list(dict.fromkeys(variant_id for variant_id in needed if variant_id not in prices))
+    if missing and input.purpose == "custom-line-item":
+        raise InvalidData(
+            f"Variants with IDs {', '.join(missing)} have no custom price for currency {input.cart.currency_code}: "
+            "custom line items are priced by a pricing plugin (an ERP), and none priced them"
+        )
     if missing:
         raise InvalidData(
             f"Variants with IDs {', '.join(missing)} do not have a price for currency {input.cart.currency_code}"

@@ -1,7 +1,7 @@
 """The ``update-line-item`` workflow: set a line's quantity (0 removes the line).
 
 Steps: ``load-cart`` → ``validate-cart`` → ``get-variants`` → ``validate-add-to-cart`` (hook,
-with the line's new quantity) → ``price-line-items`` (hook; a custom-priced line keeps its price)
+with the line's new quantity) → ``price-line-items`` (hook; a custom-priced line keeps its price unless a plugin re-prices it)
 → ``write-line-item`` (one transaction). A quantity of 0 runs ``delete-line-items`` instead.
 """
 
@@ -97,9 +97,9 @@ async def update_line_item(input: UpdateLineItemInput) -> LoadedCart:
                 added_quantity=input.quantity - line.quantity,
                 metadata=input.metadata if input.metadata is not None else line.metadata,
                 line_item_id=line.id,
+                is_custom_price=line.is_custom_price,
             )
-            hooks = hook_input(loaded, [item])
+            hooks = hook_input(loaded, [item], "quantity-update")
             await validate_add_to_cart(hooks)
-            if not line.is_custom_price:
-                price = (await price_line_items(hooks))[line.variant_id]
+            price = (await price_line_items(hooks)).get(line.variant_id)
         return await write_line_item(WriteLineInput(loaded, line, input.quantity, input.metadata, price))

@@ -1,4 +1,8 @@
-"""``/store/carts/{id}/line-items``: add, update and delete a cart's line items."""
+"""``/store/carts/{id}/line-items``: add, update and delete a cart's line items.
+
+``/store/carts/{id}/custom-line-items`` (the ERP extension) adds an item at the price a pricing
+plugin (the ERP) gives for this variant, quantity, currency and customer.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from core.api.endpoint import endpoint
 from core.api.store.carts import request_customer_id
 from core.keys import PLUGINS
 from core.schemas.carts import (
+    AddCustomLineItemBody,
     AddLineItemBody,
     CartQuery,
     CartResponse,
@@ -43,6 +48,32 @@ TAGS = ("Store Carts",)
 async def add_line_item(request: web.Request, *, body: AddLineItemBody, query: CartQuery) -> dict[str, Any]:
     item = RequestedItem(body.variant_id, body.quantity, body.metadata)
     request_input = AddToCartInput(request.match_info["id"], (item,), request_customer_id(request))
+    loaded = await add_to_cart.run(request_input, plugins=request.app[PLUGINS])
+    return {"cart": render_cart(loaded)}
+
+
+@routes.post("/store/carts/{id}/custom-line-items")
+@endpoint(
+    body=AddCustomLineItemBody,
+    query=CartQuery,
+    response=CartResponse,
+    summary="Add a line item at the ERP's price",
+    description=(
+        "Adds the variant at the unit price the ERP gives for this variant, quantity, currency and customer "
+        "(company); the line item has `is_custom_price: true`. Merges with the cart's custom-priced line of the "
+        "same variant and metadata, re-priced at the summed quantity. 400 when no pricing plugin prices the "
+        "variant, 503 when the ERP cannot be reached (nothing is written)."
+    ),
+    tags=TAGS,
+    errors=(400, 404, 409, 503),
+)
+async def add_custom_line_item(
+    request: web.Request, *, body: AddCustomLineItemBody, query: CartQuery
+) -> dict[str, Any]:
+    item = RequestedItem(body.variant_id, body.quantity, body.metadata)
+    request_input = AddToCartInput(
+        request.match_info["id"], (item,), request_customer_id(request), custom_prices=True
+    )
     loaded = await add_to_cart.run(request_input, plugins=request.app[PLUGINS])
     return {"cart": render_cart(loaded)}
 
