@@ -189,10 +189,11 @@ class DurableRun(WorkflowRun):
                     raise
                 except (RetryableError, TimeoutError) as exc:
                     failures += 1
-                    if failures > step.retry.max_retries:
+                    policy = step.retry_policy(ctx)
+                    if failures > policy.max_retries:
                         await self._record_failure(step, seq, ctx, exc, specs)
                         raise
-                    delay = step.retry.delay(failures)
+                    delay = policy.delay(failures)
                     error = f"{type(exc).__name__}: {exc}"
                     log.warning(
                         "workflow %s run %s step %s attempt %d failed (%s), retrying in %.2fs",

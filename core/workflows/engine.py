@@ -56,6 +56,7 @@ from core.workflows.registry import register_workflow
 __all__ = [
     "Compensation",
     "RetryPolicy",
+    "RetrySource",
     "Step",
     "StepContext",
     "StepDeclaration",
@@ -142,6 +143,8 @@ class StepContext:
 
 Invoke = Callable[..., Awaitable[Any]]
 Compensate = Callable[..., Any]
+# A step's retry policy, or a function giving it for the attempt (a policy read from settings).
+RetrySource = RetryPolicy | Callable[[StepContext], RetryPolicy]
 
 
 def _positional_arity(fn: Callable[..., Any]) -> int:
@@ -169,7 +172,7 @@ class Step(Generic[InputT, OutputT]):
         name: str,
         invoke: Invoke,
         *,
-        retry: RetryPolicy = NO_RETRY,
+        retry: RetrySource = NO_RETRY,
         timeout: float | None = None,
         transactional: bool = False,
     ) -> None:
@@ -185,6 +188,10 @@ class Step(Generic[InputT, OutputT]):
     @property
     def has_compensation(self) -> bool:
         return self._compensate is not None
+
+    def retry_policy(self, ctx: StepContext) -> RetryPolicy:
+        """The retry policy of this attempt: the declared one, or what the declared function gives."""
+        return self.retry if isinstance(self.retry, RetryPolicy) else self.retry(ctx)
 
     @property
     def invoke_function(self) -> Invoke:
@@ -243,7 +250,7 @@ class StepDeclaration:
 
     __slots__ = ("name", "retry", "timeout", "transactional")
 
-    def __init__(self, name: str, retry: RetryPolicy, timeout: float | None, transactional: bool) -> None:
+    def __init__(self, name: str, retry: RetrySource, timeout: float | None, transactional: bool) -> None:
         self.name = name
         self.retry = retry
         self.timeout = timeout
@@ -267,14 +274,15 @@ class StepDeclaration:
 def step(
     name: str,
     *,
-    retry: RetryPolicy | None = None,
+    retry: RetrySource | None = None,
     max_retries: int | None = None,
     timeout: float | None = None,
     transactional: bool = False,
 ) -> StepDeclaration:
     """Declare a step named ``name`` (kebab-case, never renamed once released).
 
-    :param retry: the retry policy for retryable failures (default: no retry).
+    :param retry: the retry policy for retryable failures (default: no retry), or a function of the
+        :class:`StepContext` returning it (read when an attempt fails: a policy from settings).
     :param max_retries: shorthand for ``RetryPolicy(max_retries=...)``.
     :param timeout: seconds one attempt may take; a timeout counts as a retryable failure.
     :param transactional: the step only writes to our database: each attempt runs inside
@@ -356,10 +364,11 @@ class WorkflowRun:
                     result = await step._call_invoke(input, ctx)
                 break
             except (RetryableError, TimeoutError) as exc:
-                if ctx.attempt > step.retry.max_retries:
+                policy = step.retry_policy(ctx)
+                if ctx.attempt > policy.max_retries:
                     self._step_failed(step, ctx)
                     raise
-                delay = step.retry.delay(ctx.attempt)
+                delay = policy.delay(ctx.attempt)
                 log.warning(
                     "workflow %s step %s attempt %d failed (%s), retrying in %.2fs",
                     self.workflow_name, step.name, ctx.attempt, exc, delay,
