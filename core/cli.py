@@ -263,6 +263,39 @@ def _add_run_commands(commands: Any, options: argparse.ArgumentParser) -> None:
 
 
 # -------------------------------------------------------------------------------------------------
+# Syncs (``sync NAME``)
+# -------------------------------------------------------------------------------------------------
+
+# Plugins ``sync`` registers besides the installed ones (tests put a fake ERP client here).
+SYNC_EXTRA_PLUGINS: tuple[object, ...] = ()
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from core.plugins import build_plugin_manager
+    from core.sync_console import run_sync_command
+
+    settings = _settings(args, check_secrets=False)
+    plugins = build_plugin_manager(settings, extra_plugins=SYNC_EXTRA_PLUGINS)
+    row = _with_database(
+        settings, lambda: run_sync_command(settings, plugins, args.name, full=args.full, dry_run=args.dry_run)
+    )
+    if row.state != "succeeded":
+        print(f"erpcommerce: sync {row.name} failed: {_one_line(row.error or row.state)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _add_sync_command(commands: Any, options: argparse.ArgumentParser) -> None:
+    sync = commands.add_parser(
+        "sync", parents=[options], help="run a sync from another system now (products), with a progress bar"
+    )
+    sync.add_argument("name", metavar="NAME", help="the sync to run (products)")
+    sync.add_argument("--full", action="store_true", help="read everything again, archive what is no longer listed")
+    sync.add_argument("--dry-run", action="store_true", help="read and count, write nothing")
+    sync.set_defaults(handler=_sync)
+
+
+# -------------------------------------------------------------------------------------------------
 # Parsing and running
 # -------------------------------------------------------------------------------------------------
 
@@ -327,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--password", required=True)
     create_user.set_defaults(handler=_create_user)
     _add_run_commands(commands, options)
+    _add_sync_command(commands, options)
     return parser
 
 

@@ -40,6 +40,10 @@ class ErpPluginSettings(BaseModel):
     check_inventory: bool = True
     # Records per ERP page in product sync.
     sync_page_size: int = Field(default=200, ge=1, le=10_000)
+    # Product sync: retries of an ERP page call before the run fails, and their backoff.
+    sync_max_retries: int = Field(default=5, ge=0)
+    sync_backoff_seconds: float = Field(default=2.0, gt=0)
+    sync_max_backoff_seconds: float = Field(default=300.0, gt=0)
     # Order -> ERP: retries of the ERP call before the run fails, and their backoff.
     order_sync_max_retries: int = Field(default=8, ge=0)
     order_sync_backoff_seconds: float = Field(default=2.0, gt=0)
