@@ -2,8 +2,8 @@
 
 A page of products costs a constant number of queries whatever its size: the page (and a count
 when the page does not tell it), options, option values, variants, variant-option links, images,
-and, as needed, prices for a region (:mod:`core.catalog.pricing`), all prices and sales channels
-(admin). No model instances are built on the way.
+and, as needed, prices for a region (:mod:`core.catalog.pricing`, the pricing plugins' too when
+there are any), all prices and sales channels (admin). No model instances are built on the way.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from core.catalog.paging import fetch_value_page
-from core.catalog.pricing import calculated_prices, pricing_currency
+from core.catalog.pricing import PluginPricing, calculated_prices, plugin_calculated_prices, pricing_currency
 from core.catalog.sales_channels import SALES_CHANNEL_FIELDS
 from core.errors import InvalidData, NotFound
 from core.models import (
@@ -29,6 +29,7 @@ from core.models import (
     SalesChannel,
 )
 from core.schemas.products import AdminProductsQuery, StoreProductsQuery
+from core.views import VariantView
 
 __all__ = [
     "PRODUCT_ORDER_FIELDS",
@@ -185,8 +186,34 @@ async def _sales_channels(product_ids: list[str]) -> dict[str, list[dict[str, An
     return by_product
 
 
+def _variant_views(variants: list[dict[str, Any]], products: list[dict[str, Any]]) -> list[VariantView]:
+    """The variant rows as pricing plugins see them."""
+    by_id = {product["id"]: product for product in products}
+    return [
+        VariantView(
+            id=variant["id"],
+            title=variant["title"],
+            sku=variant["sku"],
+            external_id=variant["external_id"],
+            product_id=variant["product_id"],
+            product_title=by_id[variant["product_id"]]["title"],
+            product_external_id=by_id[variant["product_id"]]["external_id"],
+            manage_inventory=variant["manage_inventory"],
+            allow_backorder=variant["allow_backorder"],
+            inventory_quantity=variant["inventory_quantity"],
+        )
+        for variant in variants
+    ]
+
+
 async def _decorate_variants(
-    variants: list[dict[str, Any]], *, currency_code: str | None, admin: bool
+    variants: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    *,
+    currency_code: str | None,
+    admin: bool,
+    region_id: str | None = None,
+    pricing: PluginPricing | None = None,
 ) -> None:
     variant_ids = [variant["id"] for variant in variants]
     if admin:
@@ -194,24 +221,37 @@ async def _decorate_variants(
         for variant in variants:
             variant["prices"] = prices.get(variant["id"], [])
     elif currency_code is not None:
-        calculated = await calculated_prices(variant_ids, currency_code)
+        if pricing is not None and region_id is not None:
+            views = _variant_views(variants, products)
+            calculated = await plugin_calculated_prices(views, currency_code, region_id, pricing)
+        else:
+            calculated = await calculated_prices(variant_ids, currency_code)
         for variant in variants:
             variant["calculated_price"] = calculated[variant["id"]]
 
 
 async def render_products(
-    rows: list[dict[str, Any]], *, currency_code: str | None = None, admin: bool = False
+    rows: list[dict[str, Any]],
+    *,
+    currency_code: str | None = None,
+    admin: bool = False,
+    region_id: str | None = None,
+    pricing: PluginPricing | None = None,
 ) -> list[dict[str, Any]]:
     """Product dicts (Store shape, or Admin shape with prices and sales channels) for ``PRODUCT_FIELDS`` rows.
 
     :param currency_code: add ``variants[].calculated_price`` in this currency (Store shape only).
+    :param region_id: the region ``currency_code`` is for (with ``pricing``).
+    :param pricing: the pricing plugins' prices win over the database's (Store shape only).
     """
     if not rows:
         return []
     product_ids = [row["id"] for row in rows]
     options, values = await _options(product_ids)
     variants = await _variants(product_ids, values)
-    await _decorate_variants(variants, currency_code=currency_code, admin=admin)
+    await _decorate_variants(
+        variants, rows, currency_code=currency_code, admin=admin, region_id=region_id, pricing=pricing
+    )
     images = await _images(product_ids)
     channels = await _sales_channels(product_ids) if admin else {}
     by_product: dict[str, list[dict[str, Any]]] = {}
@@ -265,23 +305,29 @@ def _filtered(
     return queryset
 
 
-async def list_store_products(query: StoreProductsQuery, key_channels: Sequence[str]) -> dict[str, Any]:
-    """``GET /store/products``: ``{"products", "count", "offset", "limit"}``."""
+async def list_store_products(
+    query: StoreProductsQuery, key_channels: Sequence[str], pricing: PluginPricing | None = None
+) -> dict[str, Any]:
+    """``GET /store/products``: ``{"products", "count", "offset", "limit"}``.
+
+    :param pricing: the pricing plugins and the customer asking (None: database prices only).
+    """
     channels = store_sales_channels(query.sales_channel_id, key_channels)
     currency = await pricing_currency(query.region_id) if query.region_id else None
     queryset = _filtered(_visible_in_store(channels), query)
     if query.title:
         queryset = queryset.filter(title__in=query.title)
     rows, count = await fetch_value_page(queryset, query, PRODUCT_FIELDS, allowed_order=PRODUCT_ORDER_FIELDS)
-    products = await render_products(rows, currency_code=currency)
+    products = await render_products(rows, currency_code=currency, region_id=query.region_id, pricing=pricing)
     return {"products": products, "count": count, "offset": query.offset, "limit": query.limit}
 
 
 async def get_store_product(
-    product_id: str, key_channels: Sequence[str], region_id: str | None
+    product_id: str, key_channels: Sequence[str], region_id: str | None, pricing: PluginPricing | None = None
 ) -> dict[str, Any]:
     """``GET /store/products/{id}``: ``{"product"}``.
 
+    :param pricing: the pricing plugins and the customer asking (None: database prices only).
     :raises NotFound: when the product is not visible through this key.
     """
     channels = store_sales_channels(None, key_channels)
@@ -289,7 +335,7 @@ async def get_store_product(
     rows = await _visible_in_store(channels).filter(id=product_id).values(*PRODUCT_FIELDS)
     if not rows:
         raise NotFound(f"Product with id: {product_id} was not found")
-    (product,) = await render_products(rows, currency_code=currency)
+    (product,) = await render_products(rows, currency_code=currency, region_id=region_id, pricing=pricing)
     return {"product": product}
 
 

@@ -16,6 +16,7 @@ from core.hookspecs import hookimpl
 from core.views import CartView, CustomerView, ItemToAdd, LinePrice, PricingPurpose
 from erpcommerce_erp import cart_rules, hookspecs, order_export, prices, product_sync, webhook
 from erpcommerce_erp.gateway import ErpGateway
+from erpcommerce_erp.price_cache import PriceCache
 from erpcommerce_erp.settings import ErpPluginSettings, load_plugin_settings
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class ErpPlugin:
         self.plugin_manager: pluggy.PluginManager | None = None
         self._gateway: ErpGateway | None = None
         self._client_asked = False
+        # ERP price quotes, for ``[erp] price_cache_seconds`` (erpcommerce_erp.price_cache).
+        self.price_cache = PriceCache()
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -69,6 +72,7 @@ class ErpPlugin:
         self.plugin_manager = plugin_manager
         self._gateway = None
         self._client_asked = False
+        self.price_cache = PriceCache(settings.erp.price_cache_seconds)
         if self.settings.prices_in_listings:
             # Only then does a price_variants implementation exist (listings become per customer).
             plugin_manager.register(prices.ListingPrices(self), name=f"{PLUGIN_NAME}.listing-prices")
