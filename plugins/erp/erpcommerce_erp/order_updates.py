@@ -1,0 +1,235 @@
+"""ERP -> order: the durable run ``sync-order-from-erp`` applying one order update the ERP reported.
+
+The webhook (:mod:`erpcommerce_erp.webhook`) stores one run per event id
+(``sync-order-from-erp:<event id>``); its single transactional step, ``apply-erp-order-update``,
+runs exactly once:
+
+- the order is the one whose ``metadata.external_id`` is the ERP order's id (written by
+  :mod:`erpcommerce_erp.order_export`); none, or several, fails the run naming the ERP order;
+- the ERP status becomes the order's ``status`` through the ERP client's
+  :attr:`~erpcommerce_erp.contract.ErpClient.order_status_map` overridden by ``[plugins.erp]
+  status_map`` (a store status maps to itself); an unknown status fails the run naming it.
+  ``canceled`` sets ``canceled_at`` (any other status clears it: the ERP reopened the order);
+- ``fulfillment_status``: the update's own (a store fulfillment status, or an ERP one mapped by
+  ``fulfillment_status_map``), else the map's entry for the ERP order status, else unchanged;
+- the update's ``metadata`` is merged into ``metadata["erp"]``, and ``metadata["erp_last_update"]``
+  records the ERP status, event id and signed timestamp applied.
+
+Order of updates: runs apply updates as they execute, which is the order the ERP sent them in
+all but rare cases (a retried delivery overtaking a newer one). With signed webhooks the signed
+timestamp settles it: an update signed before the last applied one is skipped (the run succeeds
+with ``applied: false``). Token-mode updates carry no trusted time and are applied as they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from tortoise import connections, timezone
+from tortoise.expressions import RawSQL
+
+from core.errors import PermanentError
+from core.models import Order
+from core.workflows.engine import StepContext, step, workflow
+from erpcommerce_erp.contract import OrderUpdate
+from erpcommerce_erp.order_export import EXTERNAL_ID_KEY
+
+if TYPE_CHECKING:
+    from erpcommerce_erp.plugin import ErpPlugin
+
+__all__ = [
+    "ERP_METADATA_KEY",
+    "FULFILLMENT_STATUSES",
+    "LAST_UPDATE_KEY",
+    "ORDER_STATUSES",
+    "SYNC_ORDER_FROM_ERP",
+    "AppliedUpdate",
+    "OrderUpdateInput",
+    "find_order_by_external_id",
+    "store_fulfillment_status",
+    "store_order_status",
+    "sync_order_from_erp",
+    "sync_order_from_erp_run_id",
+]
+
+SYNC_ORDER_FROM_ERP = "sync-order-from-erp"
+ORDER_STATUSES = frozenset({"pending", "completed", "canceled", "archived", "requires_action"})
+FULFILLMENT_STATUSES = frozenset(
+    {
+        "not_fulfilled",
+        "partially_fulfilled",
+        "fulfilled",
+        "partially_shipped",
+        "shipped",
+        "partially_delivered",
+        "delivered",
+        "partially_returned",
+        "returned",
+        "canceled",
+        "requires_action",
+    }
+)
+# The order's metadata keys the run writes: the ERP's own data, and what was last applied.
+ERP_METADATA_KEY = "erp"
+LAST_UPDATE_KEY = "erp_last_update"
+
+# ``metadata.external_id`` as text (a number written by hand matches too), per dialect: Tortoise's
+# JSON filters do not support SQLite. Orders are looked up once per webhook event, so a scan is
+# acceptable; a large store can add an expression index on it.
+_EXTERNAL_ID_SQL = {
+    "postgres": f"metadata->>'{EXTERNAL_ID_KEY}'",
+    "sqlite": f"CAST(json_extract(metadata, '$.{EXTERNAL_ID_KEY}') AS TEXT)",
+}
+
+
+class OrderUpdateInput(BaseModel):
+    """The run's input: the verified update and, for signed webhooks, the signed timestamp."""
+
+    update: OrderUpdate
+    sent_at: int | None = None
+
+
+class AppliedUpdate(BaseModel):
+    """What the run did to the order (``applied`` False: an older update, skipped)."""
+
+    order_id: str
+    status: str
+    fulfillment_status: str
+    applied: bool = True
+
+
+def sync_order_from_erp_run_id(event_id: str) -> str:
+    """``sync-order-from-erp:<event id>``: the run's id and idempotency key."""
+    return f"{SYNC_ORDER_FROM_ERP}:{event_id}"
+
+
+# -------------------------------------------------------------------------------------------------
+# Status mapping
+# -------------------------------------------------------------------------------------------------
+
+
+def store_order_status(update: OrderUpdate, status_map: Mapping[str, str], erp_name: str = "ERP") -> str:
+    """The store order status for the update's ERP status (a store status maps to itself).
+
+    :raises PermanentError: when the ERP status is unknown or maps to no store status.
+    """
+    mapped = status_map.get(update.status)
+    if mapped is None:
+        if update.status in ORDER_STATUSES:
+            return update.status
+        raise PermanentError(
+            f"Unknown {erp_name} order status {update.status!r} for ERP order {update.external_id}: "
+            "map it to a store order status in [plugins.erp] status_map"
+        )
+    if mapped not in ORDER_STATUSES:
+        raise PermanentError(
+            f"{erp_name} order status {update.status!r} maps to {mapped!r}, which is not a store order status "
+            f"(one of {', '.join(sorted(ORDER_STATUSES))})"
+        )
+    return mapped
+
+
+def store_fulfillment_status(update: OrderUpdate, fulfillment_map: Mapping[str, str]) -> str | None:
+    """The store fulfillment status the update sets (None: it leaves it unchanged).
+
+    :raises PermanentError: when the update's fulfillment status is neither a store one nor mapped,
+        or a mapping gives no store fulfillment status.
+    """
+    if update.fulfillment_status is not None:
+        wanted = fulfillment_map.get(update.fulfillment_status, update.fulfillment_status)
+        source = f"fulfillment status {update.fulfillment_status!r}"
+    elif update.status in fulfillment_map:
+        wanted = fulfillment_map[update.status]
+        source = f"order status {update.status!r}"
+    else:
+        return None
+    if wanted not in FULFILLMENT_STATUSES:
+        raise PermanentError(
+            f"Unknown fulfillment status {wanted!r} (from the ERP's {source}, ERP order {update.external_id}): "
+            "map it in [plugins.erp] fulfillment_status_map"
+        )
+    return wanted
+
+
+# -------------------------------------------------------------------------------------------------
+# The order
+# -------------------------------------------------------------------------------------------------
+
+
+async def find_order_by_external_id(external_id: str, *, for_update: bool = False) -> list[Order]:
+    """The orders whose ``metadata.external_id`` is ``external_id`` (at most two: one is expected)."""
+    dialect = connections.get("default").capabilities.dialect
+    expression = _EXTERNAL_ID_SQL.get(dialect)
+    if expression is None:
+        raise RuntimeError(f"finding orders by ERP id is not supported on {dialect}")
+    query = Order.annotate(erp_external_id=RawSQL(expression)).filter(erp_external_id=external_id).limit(2)
+    if for_update:
+        query = query.select_for_update()
+    return list(await query)
+
+
+def _erp(ctx: StepContext) -> ErpPlugin:
+    from erpcommerce_erp.plugin import erp_plugin  # the plugin module imports this one
+
+    return erp_plugin(ctx.run.plugins)
+
+
+@step("apply-erp-order-update", transactional=True)
+async def apply_order_update(input: OrderUpdateInput, ctx: StepContext) -> AppliedUpdate:
+    """Set the order's statuses and ERP metadata from the update (see the module doc).
+
+    :raises PermanentError: naming the ERP order or status when either is unknown.
+    """
+    erp = _erp(ctx)
+    if erp.gateway is None:
+        raise PermanentError("No ERP client is configured (no plugin implements erp_client)")
+    client, update = erp.gateway.client, input.update
+    status = store_order_status(update, {**client.order_status_map, **erp.settings.status_map}, client.name)
+    fulfillment = store_fulfillment_status(
+        update, {**client.fulfillment_status_map, **erp.settings.fulfillment_status_map}
+    )
+    found = await find_order_by_external_id(update.external_id, for_update=True)
+    if len(found) != 1:
+        which = "no store order" if not found else f"several store orders ({', '.join(o.id for o in found)})"
+        raise PermanentError(f"{client.name} order {update.external_id} matches {which} (metadata.external_id)")
+    order = found[0]
+    metadata: dict[str, Any] = dict(order.metadata or {})
+    last = metadata.get(LAST_UPDATE_KEY)
+    last_sent_at = last.get("sent_at") if isinstance(last, dict) else None
+    if input.sent_at is not None and isinstance(last_sent_at, int) and input.sent_at < last_sent_at:
+        return AppliedUpdate(
+            order_id=order.id, status=order.status, fulfillment_status=order.fulfillment_status, applied=False
+        )
+    sent_at = input.sent_at if input.sent_at is not None else last_sent_at
+    _apply(order, metadata, update, sent_at, status, fulfillment)
+    await order.save(update_fields=["status", "fulfillment_status", "canceled_at", "metadata", "updated_at"])
+    return AppliedUpdate(order_id=order.id, status=order.status, fulfillment_status=order.fulfillment_status)
+
+
+def _apply(
+    order: Order,
+    metadata: dict[str, Any],
+    update: OrderUpdate,
+    sent_at: int | None,
+    status: str,
+    fulfillment: str | None,
+) -> None:
+    order.status = status
+    if status == "canceled":
+        order.canceled_at = order.canceled_at or timezone.now()
+    else:
+        order.canceled_at = None
+    if fulfillment is not None:
+        order.fulfillment_status = fulfillment
+    previous = metadata.get(ERP_METADATA_KEY)
+    metadata[ERP_METADATA_KEY] = {**(previous if isinstance(previous, dict) else {}), **(update.metadata or {})}
+    metadata[LAST_UPDATE_KEY] = {"status": update.status, "event_id": update.event_id, "sent_at": sent_at}
+    order.metadata = metadata
+
+
+@workflow(SYNC_ORDER_FROM_ERP, durable=True)
+async def sync_order_from_erp(input: OrderUpdateInput) -> AppliedUpdate:
+    """Apply one ERP order update to the store order."""
+    return await apply_order_update(input)
