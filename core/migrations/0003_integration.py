@@ -6,6 +6,25 @@ from json import dumps, loads
 from tortoise import fields
 from tortoise.indexes import Index
 
+# Orders are found by the ERP's order id, ``metadata.external_id`` (ERP -> order updates): an expression
+# index per dialect, matching the lookup's expression exactly (erpcommerce_erp.order_updates).
+ORDER_EXTERNAL_ID_INDEX = {
+    "postgres": """CREATE INDEX IF NOT EXISTS "order_metadata_external_id" ON "order" ((metadata->>'external_id'))""",
+    "sqlite": """CREATE INDEX IF NOT EXISTS "order_metadata_external_id" ON "order" """
+    """(CAST(json_extract(metadata, '$.external_id') AS TEXT))""",
+}
+
+
+async def index_order_external_id(apps, schema_editor):
+    sql = ORDER_EXTERNAL_ID_INDEX.get(schema_editor.client.capabilities.dialect)
+    if sql is not None:
+        await schema_editor.client.execute_script(sql)
+
+
+async def drop_order_external_id_index(apps, schema_editor):
+    await schema_editor.client.execute_script('DROP INDEX IF EXISTS "order_metadata_external_id"')
+
+
 class Migration(migrations.Migration):
     dependencies = [('commerce', '0002_workflows')]
 
@@ -67,4 +86,5 @@ class Migration(migrations.Migration):
             options={'table': 'webhook_event', 'app': 'commerce', 'indexes': [Index(fields=['source', 'received_at'])], 'pk_attr': 'event_id', 'table_description': 'An accepted inbound webhook event, by its event id: the replay guard and the delivery record.'},
             bases=['Model'],
         ),
+        ops.RunPython(index_order_external_id, drop_order_external_id_index),
     ]

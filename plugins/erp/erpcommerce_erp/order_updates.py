@@ -76,8 +76,7 @@ ERP_METADATA_KEY = "erp"
 LAST_UPDATE_KEY = "erp_last_update"
 
 # ``metadata.external_id`` as text (a number written by hand matches too), per dialect: Tortoise's
-# JSON filters do not support SQLite. Orders are looked up once per webhook event, so a scan is
-# acceptable; a large store can add an expression index on it.
+# JSON filters do not support SQLite. Migration 0003 indexes exactly these expressions.
 _EXTERNAL_ID_SQL = {
     "postgres": f"metadata->>'{EXTERNAL_ID_KEY}'",
     "sqlite": f"CAST(json_extract(metadata, '$.{EXTERNAL_ID_KEY}') AS TEXT)",
