@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,24 +15,15 @@ from core.cli import main
 from core.config import DatabaseSettings
 from core.db import init_database
 from core.models import WorkflowRunRecord, WorkflowStepRecord
+from tests.cli_support import cli_terminal  # noqa: F401 - a fixture
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("erpcommerce")
 BASE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """The CLI reconfigures the root logger; give pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "220")
+def _cli(cli_terminal: None) -> None:
+    """Every test here runs the CLI in this process."""
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +17,12 @@ from core.models import Product, SyncRun, WorkflowRunRecord
 from tests.conftest import IS_POSTGRES
 from tests.plugins.erp.fake_erp import FakeErp
 from tests.plugins.erp.product_sync_support import catalogue
+from tests.cli_support import cli_terminal  # noqa: F401 - a fixture
 
 
 @pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """The CLI reconfigures the root logger; give pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "220")
+def _cli(cli_terminal: None) -> None:
+    """Every test here runs the CLI in this process."""
 
 
 async def _in_database(database_url: str, work: Any) -> Any:

@@ -47,31 +47,43 @@ async def pricing_currency(region_id: str) -> str:
     return str(currency)
 
 
-def _price_detail(price: Price) -> dict[str, Any]:
+def _price_detail(price_id: str, min_quantity: int | None = None, max_quantity: int | None = None) -> dict[str, Any]:
     return {
-        "id": price.id,
+        "id": price_id,
         "price_list_id": None,
         "price_list_type": None,
-        "min_quantity": price.min_quantity,
-        "max_quantity": price.max_quantity,
+        "min_quantity": min_quantity,
+        "max_quantity": max_quantity,
     }
 
 
-def _calculated_price(price: Price, currency_code: str) -> dict[str, Any]:
-    amount = float(Decimal(price.amount))
-    detail = _price_detail(price)
+def _price_shape(
+    price_id: str,
+    amount: float,
+    original: float,
+    currency_code: str,
+    detail: dict[str, Any],
+    original_detail: dict[str, Any],
+) -> dict[str, Any]:
+    """Medusa's ``calculated_price`` object (no price lists, no taxes)."""
     return {
-        "id": price.id,
+        "id": price_id,
         "calculated_amount": amount,
-        "original_amount": amount,
+        "original_amount": original,
         "currency_code": currency_code,
         "is_calculated_price_tax_inclusive": False,
         "is_calculated_price_price_list": False,
         "is_original_price_tax_inclusive": False,
         "is_original_price_price_list": False,
         "calculated_price": detail,
-        "original_price": dict(detail),
+        "original_price": original_detail,
     }
+
+
+def _calculated_price(price: Price, currency_code: str) -> dict[str, Any]:
+    amount = float(Decimal(price.amount))
+    detail = _price_detail(price.id, price.min_quantity, price.max_quantity)
+    return _price_shape(price.id, amount, amount, currency_code, detail, dict(detail))
 
 
 async def calculated_prices(
@@ -118,25 +130,15 @@ def _plugin_calculated_price(
         original = float(price.original_amount)
     else:
         original = database["original_amount"] if database is not None else amount
-    detail = {
-        "id": price.variant_id,
-        "price_list_id": None,
-        "price_list_type": None,
-        "min_quantity": None,
-        "max_quantity": None,
-    }
-    return {
-        "id": database["id"] if database is not None else price.variant_id,
-        "calculated_amount": amount,
-        "original_amount": original,
-        "currency_code": currency_code,
-        "is_calculated_price_tax_inclusive": False,
-        "is_calculated_price_price_list": False,
-        "is_original_price_tax_inclusive": False,
-        "is_original_price_price_list": False,
-        "calculated_price": detail,
-        "original_price": dict(database["original_price"]) if database is not None else dict(detail),
-    }
+    detail = _price_detail(price.variant_id)
+    return _price_shape(
+        database["id"] if database is not None else price.variant_id,
+        amount,
+        original,
+        currency_code,
+        detail,
+        dict(database["original_price"]) if database is not None else dict(detail),
+    )
 
 
 async def plugin_calculated_prices(
