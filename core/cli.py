@@ -28,8 +28,13 @@ from core.errors import CommerceError, ConfigError
 from core.logs import configure_logging, configured_secrets
 
 __all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_OK",
     "build_parser",
+    "load_command_settings",
     "main",
+    "run_with_database",
 ]
 
 log = logging.getLogger("erpcommerce")
@@ -49,11 +54,15 @@ EXIT_CONFIG = 2
 # -------------------------------------------------------------------------------------------------
 
 
-def _settings(args: argparse.Namespace, *, check_secrets: bool) -> Settings:
-    """Load the configuration and set up logging (masking the configured secrets)."""
+def load_command_settings(args: argparse.Namespace, *, check_secrets: bool) -> Settings:
+    """Load the configuration (``--config``) and set up logging (``--log-level``, secrets masked).
+
+    For every command, plugins' too (see the ``add_commands`` hook).
+    """
     settings = load_settings(args.config, check_secrets=check_secrets)
     configure_logging(args.log_level, secrets=configured_secrets(settings))
     return settings
+
 
 
 def _migrate(settings: Settings) -> list[str]:
@@ -63,8 +72,8 @@ def _migrate(settings: Settings) -> list[str]:
     return applied
 
 
-def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Migrate, then run ``work`` with the database open."""
+def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Migrate, then run ``work`` with the database open (in a new event loop); its result."""
     _migrate(settings)
 
     async def run() -> T:
@@ -77,6 +86,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+
 # -------------------------------------------------------------------------------------------------
 # Commands
 # -------------------------------------------------------------------------------------------------
@@ -85,7 +95,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 def _serve(args: argparse.Namespace) -> int:
     from core.app import create_app  # the app pulls in every route module; only serve needs it
 
-    settings = _settings(args, check_secrets=True)
+    settings = load_command_settings(args, check_secrets=True)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     _migrate(settings)
@@ -115,7 +125,7 @@ def _worker(args: argparse.Namespace) -> int:
     from core.db import pending_migrations
     from core.worker import run_worker  # arq and the durable engine: only the worker needs them
 
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     if not settings.redis.url:
         raise ConfigError(
             "redis.url: empty, and `erpcommerce worker` needs Redis; set [redis] url "
@@ -139,7 +149,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _migrate_command(args: argparse.Namespace) -> int:
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     applied = _migrate(settings)
     if applied:
         for name in applied:
@@ -152,9 +162,9 @@ def _migrate_command(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from core.seed import public_base_url, seed_demo_store
 
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     data_dir = Path(args.data_dir)
-    result = _with_database(
+    result = run_with_database(
         settings, lambda: seed_demo_store(data_dir=data_dir, base_url=public_base_url(settings.server))
     )
     print(f"created: {', '.join(result.created)}" if result.created else "created: nothing (already seeded)")
@@ -175,7 +185,7 @@ def _seed(args: argparse.Namespace) -> int:
 def _plugins(args: argparse.Namespace) -> int:
     from core.plugins import build_plugin_manager, describe_plugins
 
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     for info in describe_plugins(build_plugin_manager(settings)):
         origin = info.distribution or "built in"
         print(f"{info.name} ({origin})")
@@ -186,8 +196,8 @@ def _plugins(args: argparse.Namespace) -> int:
 def _create_user(args: argparse.Namespace) -> int:
     from core.users import create_admin_user
 
-    settings = _settings(args, check_secrets=False)
-    user = _with_database(settings, lambda: create_admin_user(args.email, args.password))
+    settings = load_command_settings(args, check_secrets=False)
+    user = run_with_database(settings, lambda: create_admin_user(args.email, args.password))
     print(f"created admin user {user.email} ({user.id})")
     return EXIT_OK
 
@@ -206,10 +216,10 @@ def _print(renderable: object) -> None:
 def _runs(args: argparse.Namespace) -> int:
     from core.runs import list_runs, render_runs
 
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     # A run that failed and was compensated ends "reverted": for an operator both are failures.
     state = ("failed", "reverted") if args.failed else args.state
-    runs = _with_database(settings, lambda: list_runs(state=state, workflow=args.workflow, limit=args.limit))
+    runs = run_with_database(settings, lambda: list_runs(state=state, workflow=args.workflow, limit=args.limit))
     _print(render_runs(runs))
     return EXIT_OK
 
@@ -217,8 +227,8 @@ def _runs(args: argparse.Namespace) -> int:
 def _runs_show(args: argparse.Namespace) -> int:
     from core.runs import load_run_detail, render_run_detail
 
-    settings = _settings(args, check_secrets=False)
-    detail = _with_database(settings, lambda: load_run_detail(args.run_id))
+    settings = load_command_settings(args, check_secrets=False)
+    detail = run_with_database(settings, lambda: load_run_detail(args.run_id))
     _print(render_run_detail(detail))
     return EXIT_OK
 
@@ -227,9 +237,9 @@ def _retry(args: argparse.Namespace) -> int:
     from core.plugins import build_plugin_manager
     from core.workflows.durable import Engine
 
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     engine = Engine(settings=settings, plugins=build_plugin_manager(settings))
-    run = _with_database(settings, lambda: engine.retry(args.run_id))
+    run = run_with_database(settings, lambda: engine.retry(args.run_id))
     runner = "the workers" if settings.redis.url else "the server's embedded runner"
     print(f"run {run.id} is {run.state} again: {runner} will pick it up "
           f"(within {settings.workflows.recovery_interval_seconds:g} s)")
@@ -274,9 +284,9 @@ def _sync(args: argparse.Namespace) -> int:
     from core.plugins import build_plugin_manager
     from core.sync_console import run_sync_command
 
-    settings = _settings(args, check_secrets=False)
+    settings = load_command_settings(args, check_secrets=False)
     plugins = build_plugin_manager(settings, extra_plugins=SYNC_EXTRA_PLUGINS)
-    row = _with_database(
+    row = run_with_database(
         settings, lambda: run_sync_command(settings, plugins, args.name, full=args.full, dry_run=args.dry_run)
     )
     if row.state != "succeeded":
@@ -361,7 +371,19 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.set_defaults(handler=_create_user)
     _add_run_commands(commands, options)
     _add_sync_command(commands, options)
+    _add_plugin_commands(commands, options)
     return parser
+
+
+def _add_plugin_commands(commands: Any, options: argparse.ArgumentParser) -> None:
+    """The installed plugins' commands (``add_commands``); a plugin that fails to load is reported, not fatal."""
+    from core.plugins import command_plugin_manager
+
+    try:
+        plugins = command_plugin_manager()
+        plugins.hook.add_commands(commands=commands, options=options)
+    except Exception as exc:  # a broken plugin must not take the core commands down with it
+        print(f"erpcommerce: plugin commands unavailable: {_one_line(str(exc)) or exc!r}", file=sys.stderr)
 
 
 def _one_line(text: str) -> str:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     from aiohttp import web
 
     from core.config import Settings
@@ -80,6 +82,18 @@ def add_routes(app: web.Application) -> None:
     Called once while the app is built, before it starts. Every implementation runs.
 
     :param app: the aiohttp application; add routes with ``app.router``.
+    """
+
+
+@hookspec
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
+    """Add ``erpcommerce`` sub-commands (``erpcommerce demo`` comes from ``plugins/odoo_example``).
+
+    Called while the command line is parsed, on the plugins found through entry points, before
+    any configuration is read (no :func:`configure` yet). A command is
+    ``commands.add_parser(name, parents=[options], help=...)`` (``options`` gives it ``--config``
+    and ``--log-level``) with ``set_defaults(handler=fn)``, ``fn(args) -> int`` its exit code; it
+    loads the configuration with :func:`core.cli.load_command_settings`.
     """
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginInfo",
     "build_plugin_manager",
+    "command_plugin_manager",
     "call_all",
     "call_first",
     "describe_plugins",
@@ -65,6 +66,14 @@ def build_plugin_manager(
             key="plugins",
         ) from None
     pm.hook.configure(settings=settings, plugin_manager=pm)
+    return pm
+
+
+def command_plugin_manager() -> pluggy.PluginManager:
+    """The installed plugins, unconfigured: only for ``add_commands`` while the command line is parsed."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     return pm
 
 
