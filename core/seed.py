@@ -122,6 +122,12 @@ class Credentials:
     publishable_api_key: str
     admin_email: str
     admin_password: str
+    extra: dict[str, str] = field(default_factory=dict)
+    """More entries (``odoo_url``, ``webhook_secret`` for the demo), written beside the others."""
+
+    def as_json(self) -> dict[str, str]:
+        fixed = {name: value for name, value in asdict(self).items() if name != "extra"}
+        return {**fixed, **self.extra}
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,7 @@ def write_credentials(path: Path, credentials: Credentials) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(asdict(credentials), handle, indent=2)
+        json.dump(credentials.as_json(), handle, indent=2)
         handle.write("\n")
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
@@ -283,8 +289,18 @@ async def _ensure_catalog(channel: SalesChannel, created: list[str]) -> None:
         created.append(f"{len(missing)} products")
 
 
-async def seed_demo_store(*, data_dir: Path, base_url: str, admin_email: str = ADMIN_EMAIL) -> SeedResult:
+async def seed_demo_store(
+    *,
+    data_dir: Path,
+    base_url: str,
+    admin_email: str = ADMIN_EMAIL,
+    with_catalog: bool = True,
+    extra_credentials: dict[str, str] | None = None,
+) -> SeedResult:
     """Create what is missing of the demo store and write ``<data_dir>/credentials.json``.
+
+    :param with_catalog: also the 20 demo products (not when the catalogue comes from an ERP).
+    :param extra_credentials: more entries for ``credentials.json``.
 
     :raises core.errors.InvalidData: when a password read back from the file is too short.
     """
@@ -302,9 +318,14 @@ async def seed_demo_store(*, data_dir: Path, base_url: str, admin_email: str = A
     password, admin_status = await _ensure_admin(email, previous_password)
     if admin_status == "created":
         created.append(f"admin user {email}")
-    await _ensure_catalog(channel, created)
+    if with_catalog:
+        await _ensure_catalog(channel, created)
     credentials = Credentials(
-        base_url=base_url, publishable_api_key=key.token, admin_email=email, admin_password=password
+        base_url=base_url,
+        publishable_api_key=key.token,
+        admin_email=email,
+        admin_password=password,
+        extra=dict(extra_credentials or {}),
     )
     write_credentials(path, credentials)
     return SeedResult(credentials, path, created, admin_status)

@@ -147,3 +147,19 @@ def test_public_base_url_turns_a_wildcard_address_into_loopback() -> None:
     assert public_base_url(ServerSettings(host="0.0.0.0", port=9100)) == "http://127.0.0.1:9100"
     assert public_base_url(ServerSettings(host="shop.internal", port=80)) == "http://shop.internal:80"
     assert public_base_url(ServerSettings(host="::1", port=9000)) == "http://[::1]:9000"
+
+
+async def test_seed_without_catalog_writes_the_extra_credentials(db: None, tmp_path: Path) -> None:
+    extra = {"odoo_url": "http://127.0.0.1:8069", "webhook_secret": "s" * 40}
+    result = await seed_demo_store(data_dir=tmp_path, base_url=BASE_URL, with_catalog=False, extra_credentials=extra)
+
+    assert await Product.all().count() == 0
+    assert await PublishableApiKey.filter(token=result.credentials.publishable_api_key).exists()
+    written = json.loads((tmp_path / "credentials.json").read_text())
+    assert written == {
+        "base_url": BASE_URL,
+        "publishable_api_key": result.credentials.publishable_api_key,
+        "admin_email": ADMIN_EMAIL,
+        "admin_password": result.credentials.admin_password,
+        **extra,
+    }
