@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q -e ".[test]" -e plugins/erp
+python -m pip install -q -e ".[test]" -e plugins/erp -e "plugins/odoo_example[test]"
 if command -v npm >/dev/null 2>&1; then
   (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
 fi
