@@ -8,11 +8,15 @@ package alone never makes the server call an Odoo.
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 from core.config import Settings
 from core.hookspecs import hookimpl
 from erpcommerce_erp.contract import ErpClient
 from erpcommerce_erp.hookspecs import erp_hookimpl
 from erpcommerce_odoo.client import OdooClient
+from erpcommerce_odoo.demo_command import add_demo_command
 from erpcommerce_odoo.settings import SECTION, OdooSettings, load_settings
 
 __all__ = [
@@ -40,6 +44,11 @@ class OdooPlugin:
         raw = settings.plugins.get(SECTION)
         self.settings = None if raw is None else load_settings(raw)
         self._client = None
+
+    @hookimpl
+    def add_commands(self, commands: Any, options: argparse.ArgumentParser) -> None:
+        """``erpcommerce demo``."""
+        add_demo_command(commands, options)
 
     @erp_hookimpl
     def erp_client(self) -> ErpClient | None:
