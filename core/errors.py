@@ -128,10 +128,18 @@ class Conflict(CommerceError):
 
 
 class RetryableError(CommerceError):
-    """A transient failure: the workflow engine retries the step with backoff."""
+    """A transient failure: the workflow engine retries the step with backoff.
+
+    :param retry_after: the least number of seconds before trying again (the engine waits the
+        longer of this and its backoff), e.g. until a call whose answer was lost has surely ended.
+    """
 
     type = "unexpected_state"
     status = 503
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class ErpUnavailable(RetryableError):

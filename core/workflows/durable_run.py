@@ -173,6 +173,9 @@ class DurableRun(WorkflowRun):
             )
         ctx = StepContext(self, step.name)
         attempts = row.attempts if row is not None else 0
+        # An attempt was started before and never recorded an end: its process died (or lost the
+        # lease) in it, so whatever it did outside the database may or may not have happened.
+        ctx.resumed = attempts > 0
         specs: list[dict[str, Any]] = []
         self._hook_specs = specs
         failures = 0
@@ -193,7 +196,7 @@ class DurableRun(WorkflowRun):
                     if failures > policy.max_retries:
                         await self._record_failure(step, seq, ctx, exc, specs)
                         raise
-                    delay = policy.delay(failures)
+                    delay = max(policy.delay(failures), getattr(exc, "retry_after", None) or 0.0)
                     error = f"{type(exc).__name__}: {exc}"
                     log.warning(
                         "workflow %s run %s step %s attempt %d failed (%s), retrying in %.2fs",

@@ -123,12 +123,15 @@ def split_result(result: Any) -> tuple[Any, Any]:
 class StepContext:
     """What a running step knows about itself; passed as the second argument of invoke/compensate."""
 
-    __slots__ = ("attempt", "compensate_input", "run", "step_name")
+    __slots__ = ("attempt", "compensate_input", "resumed", "run", "step_name")
 
     def __init__(self, run: WorkflowRun, step_name: str) -> None:
         self.run = run
         self.step_name = step_name
         self.attempt = 1
+        # True when an earlier execution of the run started this step and died before recording
+        # its end (durable runs only): its effects outside the database are unknown.
+        self.resumed = False
         self.compensate_input: Any = None
 
     @property

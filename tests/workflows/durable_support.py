@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pluggy
 
@@ -105,3 +107,19 @@ async def step_rows(run_id: str) -> list[tuple[int, str, str, str]]:
 
 async def get_run(run_id: str) -> WorkflowRunRecord:
     return await WorkflowRunRecord.get(id=run_id)
+
+
+class SleepRecorder:
+    """Stands for the ``asyncio`` module inside one module under test: its ``sleep`` is recorded
+    and does not wait; everything else is asyncio's own. ``monkeypatch.setattr(mod, "asyncio", recorder)``."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+        return result

@@ -307,12 +307,18 @@ class ErpClient(ABC):
     :cvar order_status_map: ERP order status -> store order status (``"sale": "pending"``).
     :cvar fulfillment_status_map: ERP order status -> store fulfillment status, for ERPs whose
         single status also says how far delivery went.
+    :cvar order_create_settle_seconds: how long a :meth:`create_order` call whose answer was lost
+        (a timeout, a dropped connection, a crash) may still complete inside the ERP. 0 for an ERP
+        that deduplicates by the idempotency key atomically. Otherwise the order sync never calls
+        :meth:`create_order` again for the same order before this long, so the first call has either
+        committed (and the new call finds its order) or been abandoned by the ERP.
     """
 
     name: str = "ERP"
     webhook_mode: WebhookMode = "signed"
     order_status_map: Mapping[str, str] = {}
     fulfillment_status_map: Mapping[str, str] = {}
+    order_create_settle_seconds: float = 0.0
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open sessions and pools (called once when the process starts)."""

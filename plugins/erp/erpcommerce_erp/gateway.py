@@ -198,13 +198,24 @@ class ErpGateway:
         return result
 
     async def create_order(self, order: ErpOrder, idempotency_key: str) -> ErpOrderRef:
-        result = await self.call(
-            "create_order",
-            self.client.create_order,
-            order,
-            idempotency_key,
-            timeout=self.settings.sync_timeout_seconds,
-        )
+        """Create the order; a transient failure is retried no sooner than the client's settle time.
+
+        The answer of a failed call is unknown (the ERP may still be creating the order), so the
+        next call waits :attr:`~erpcommerce_erp.contract.ErpClient.order_create_settle_seconds`.
+        """
+        settle = self.client.order_create_settle_seconds
+        try:
+            result = await self.call(
+                "create_order",
+                self.client.create_order,
+                order,
+                idempotency_key,
+                timeout=self.settings.sync_timeout_seconds,
+            )
+        except ErpUnavailable as exc:
+            if settle and not exc.retry_after:
+                exc.retry_after = settle
+            raise
         if not isinstance(result, ErpOrderRef):
             raise self.malformed("create_order", f"expected an ErpOrderRef, got {type(result).__name__}")
         return result

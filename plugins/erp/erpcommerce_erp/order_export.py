@@ -20,6 +20,8 @@ existing run. The run's steps:
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -46,6 +48,8 @@ __all__ = [
     "sync_order_to_erp",
     "sync_order_to_erp_run_id",
 ]
+
+log = logging.getLogger("erpcommerce.erp")
 
 SYNC_ORDER_TO_ERP = "sync-order-to-erp"
 ORDER_PLACED = "order.placed"
@@ -178,8 +182,21 @@ def _address(snapshot: dict[str, Any] | None) -> ErpAddress | None:
 
 @step("create-erp-order", retry=order_sync_retry)
 async def create_erp_order(order: ErpOrder, ctx: StepContext) -> StepResponse[ErpOrderRef]:
-    """Create the order in the ERP, once per run (the step's idempotency key)."""
-    ref = await _gateway(ctx).create_order(order, ctx.idempotency_key)
+    """Create the order in the ERP, once per run (the step's idempotency key).
+
+    Resumed after a crash in this very step, the earlier call may still be running in the ERP:
+    the step first waits the client's ``order_create_settle_seconds`` (0 for ERPs that deduplicate
+    by key atomically), so that call has ended and the new one finds its order.
+    """
+    gateway = _gateway(ctx)
+    settle = gateway.client.order_create_settle_seconds
+    if ctx.resumed and settle:
+        log.warning(
+            "order create resumed after a crash: waiting for the earlier call to settle",
+            extra={"order": order.id, "seconds": settle},
+        )
+        await asyncio.sleep(settle)
+    ref = await gateway.create_order(order, ctx.idempotency_key)
     return StepResponse(ref, compensate_input=ref.external_id)
 
 
