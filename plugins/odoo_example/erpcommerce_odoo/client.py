@@ -71,6 +71,9 @@ class OdooClient(ErpClient):
 
     def __init__(self, settings: OdooSettings) -> None:
         self.settings = settings
+        # Odoo has no idempotency key: a create whose answer was lost may run on until Odoo's
+        # limit_time_real; the order sync waits that long before looking the order up again.
+        self.order_create_settle_seconds = settings.request_time_limit_seconds
         self.rpc = OdooRpc(settings)
         self.reference = OdooReference(self.rpc, settings)
         self.partners = Partners(self.rpc, settings.cache_seconds)
@@ -164,7 +167,7 @@ class OdooClient(ErpClient):
                     product_external_id=str(row["id"]),
                     allowed=allowed,
                     company_name=company,
-                    reason=None if allowed else _refusal(str(row.get("name")), company, customer),
+                    reason=None if allowed else _refusal(customer),
                 )
             )
         return decisions
@@ -191,7 +194,8 @@ def _ids(external_ids: Any) -> list[int]:
     return list(dict.fromkeys(int(i) for i in external_ids if str(i).isdigit()))
 
 
-def _refusal(product: str, company: str | None, customer: ErpCustomer | None) -> str:
+def _refusal(customer: ErpCustomer | None) -> str:
+    """Why a restricted product is refused (the store's message already names the buyer and product)."""
     if customer is None:
-        return f"{product} is sold only to approved companies: sign in with your company account"
-    return f"{company or customer.email} may not buy {product}"
+        return "sold only to approved companies: sign in with your company account"
+    return "sold only to approved companies"

@@ -30,6 +30,9 @@ class OdooSettings(BaseModel):
     password: str = Field(default="admin", min_length=1)
     # How long one JSON-RPC call may take (the erp plugin also bounds whole operations).
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # Odoo's limit_time_real (120 s by default) plus a margin: how long a request whose answer was
+    # lost may still run in Odoo. An order create that failed is not tried again sooner.
+    request_time_limit_seconds: float = Field(default=130.0, ge=0)
     # Calls in flight at once: Odoo has few workers.
     max_parallel_calls: int = Field(default=4, ge=1, le=64)
     # The most records one search_read page reads (the sync's own page size is a cap too).

@@ -1,9 +1,10 @@
 """Fault injection: the reference's fault matrix, a global error rate and added latency.
 
 Faults are switched on by name, optionally for the next ``times`` calls only (then they clear
-themselves) and only for one ``model``/``method`` (RPC faults) or one path prefix (transport
-faults). Everything can be changed at run time (``POST /fake/faults``, see :mod:`.admin`) and
-from the command line (``--fault serialization_failure:times=2,model=sale.order``).
+themselves), only for one ``model``/``method`` (transport faults read the object call from the
+request body) and only under one path prefix (transport faults). Everything can be changed at
+run time (``POST /fake/faults``, see :mod:`.admin`) and from the command line
+(``--fault serialization_failure:times=2,model=sale.order``).
 
 RPC faults (raised inside object calls, answered in each protocol's own error format):
 ``access_denied``, ``access_error``, ``validation_error``, ``missing_record``,

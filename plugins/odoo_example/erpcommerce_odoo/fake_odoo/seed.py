@@ -10,7 +10,8 @@
   archived and restricted products in proportion.
 
 Every record is stamped ``2024-01-01 00:00:00`` (UTC), so runs are reproducible; what clients
-write afterwards carries the real time.
+write afterwards carries the real time. Every product is storable (Odoo tracks its stock), as
+products with quants are in Odoo.
 """
 
 from __future__ import annotations
@@ -133,11 +134,16 @@ def _attribute(s: _Seeder, name: str, values: list[str], display_type: str = "ra
             for i, v in enumerate(values)]
 
 
+def _storable(s: _Seeder) -> dict[str, Any]:
+    """A product whose stock Odoo tracks (only those have quants): ``is_storable`` in 18, else ``product``."""
+    return {"is_storable": True} if s.db.major >= 18 else {"detailed_type": "product", "type": "product"}
+
+
 def _template(s: _Seeder, vals: dict[str, Any], lines: list[list[int]], codes: list[str],
               extras: dict[int, float] | None = None) -> tuple[int, list[int]]:
     values = s.db.models["product.attribute.value"].records
     commands = [(0, 0, {"attribute_id": values[line[0]]["attribute_id"], "value_ids": [(6, 0, line)]}) for line in lines]
-    template = s.create("product.template", {**vals, "attribute_line_ids": commands})
+    template = s.create("product.template", {**_storable(s), **vals, "attribute_line_ids": commands})
     ptavs = s.db.models["product.template.attribute.value"]
     for ptav_id in sorted(ptavs.referencing("product_tmpl_id", template)):
         extra = (extras or {}).get(ptavs.records[ptav_id]["product_attribute_value_id"])
