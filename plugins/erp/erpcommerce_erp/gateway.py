@@ -115,19 +115,25 @@ class ErpGateway:
 
     # -- cart questions (storefront timeout) ---------------------------------------------------
 
+    async def _storefront_call(self, operation: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A call for a storefront request: within ``timeout_seconds``; a configuration error (the
+        ERP refused the store's credentials) is logged for the operator and answered 503."""
+        try:
+            return await self.call(operation, fn, *args, timeout=self.settings.timeout_seconds)
+        except ConfigError as exc:
+            log.error("erp configuration error", extra={"operation": operation, "error": str(exc)})
+            raise ErpUnavailable(
+                f"{self.name} is unavailable ({operation}): the store's connection to it is misconfigured"
+            ) from None
+
     async def get_prices(
         self, requests: list[PriceRequest], currency_code: str, customer: ErpCustomer | None
     ) -> dict[tuple[str, int], PriceQuote]:
         """Quotes by (variant external id, quantity); only for what was asked, in ``currency_code``."""
         if not requests:
             return {}
-        result = await self.call(
-            "get_prices",
-            self.client.get_prices,
-            requests,
-            currency_code.lower(),
-            customer,
-            timeout=self.settings.timeout_seconds,
+        result = await self._storefront_call(
+            "get_prices", self.client.get_prices, requests, currency_code.lower(), customer
         )
         asked = {(request.variant_external_id, request.quantity) for request in requests}
         quotes: dict[tuple[str, int], PriceQuote] = {}
@@ -147,9 +153,7 @@ class ErpGateway:
         ids = list(dict.fromkeys(product_external_ids))
         if not ids:
             return {}
-        result = await self.call(
-            "check_purchase", self.client.check_purchase, ids, customer, timeout=self.settings.timeout_seconds
-        )
+        result = await self._storefront_call("check_purchase", self.client.check_purchase, ids, customer)
         decisions = {d.product_external_id: d for d in self._expect_list("check_purchase", result, PurchaseDecision)}
         unasked = set(decisions) - set(ids)
         if unasked:
@@ -161,7 +165,7 @@ class ErpGateway:
         ids = list(dict.fromkeys(variant_external_ids))
         if not ids:
             return {}
-        result = await self.call("get_stock", self.client.get_stock, ids, timeout=self.settings.timeout_seconds)
+        result = await self._storefront_call("get_stock", self.client.get_stock, ids)
         levels = {level.variant_external_id: level for level in self._expect_list("get_stock", result, StockLevel)}
         unasked = set(levels) - set(ids)
         if unasked:

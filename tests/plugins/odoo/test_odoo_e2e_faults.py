@@ -135,8 +135,12 @@ async def test_access_denied_refuses_a_storefront_call_without_writing(
 ) -> None:
     cart = await create_cart(client, odoo_store.store)
     fake.faults.set("access_denied")
-    body = await error_of(await add_lamp(client, odoo_store, cart), 500)
-    assert body["type"] == "unknown_error"  # a server misconfiguration: nothing the shopper can retry
+    body = await error_of(await add_lamp(client, odoo_store, cart), 503)
+    # The storefront sees the ERP unavailable; the operator finds the configuration error in the log.
+    assert body == {
+        "type": "unexpected_state",
+        "message": "Odoo is unavailable (check_purchase): the store's connection to it is misconfigured",
+    }
     assert await LineItem.filter(cart_id=cart["id"]).count() == 0
 
 
