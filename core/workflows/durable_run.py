@@ -148,7 +148,7 @@ class DurableRun(WorkflowRun):
             self._register_step_undos(step, seq, row.compensations, row.compensate_input, record)
             raise RunFailed(self.failure or row.error)
         output = restore(return_adapter(step.invoke_function), row.output)
-        record = StepRecord(step.name, "done", output)
+        record = StepRecord(step.name, "done")  # outputs are not kept: a long run would hold them all
         self.steps.append(record)
         self._register_step_undos(step, seq, row.compensations, row.compensate_input, record)
         return output
@@ -219,7 +219,7 @@ class DurableRun(WorkflowRun):
         else:
             result = await step._call_invoke(input, ctx)
             output, undo_input = await self._checkpoint(step, seq, ctx, result, specs)
-        record = StepRecord(step.name, "done", output)
+        record = StepRecord(step.name, "done")  # outputs are not kept: a long run would hold them all
         self.steps.append(record)
         self._register_step_undos(step, seq, specs, undo_input, record)
         return output
