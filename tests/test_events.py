@@ -18,6 +18,7 @@ from core.events import dispatch_pending_events, event_run_id, event_subscribers
 from core.hookspecs import hookimpl
 from core.models import Event, WorkflowRunRecord, WorkflowStepRecord
 from core.workflows.durable import Engine, set_engine
+from tests.polling import wait_until
 
 from api.store.carts_support import checked, complete, create_cart, initiate_payment  # tests/ is on sys.path
 from workflows.durable_support import RecordingExecutor
@@ -254,14 +255,6 @@ async def test_notify_events_written_wakes_the_engines_executor(engine: Engine, 
 # -------------------------------------------------------------------------------------------------
 # Through the API, with the server's in-process executor
 # -------------------------------------------------------------------------------------------------
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
 
 
 async def test_order_placed_through_the_api_is_delivered_to_every_subscriber(

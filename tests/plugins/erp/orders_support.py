@@ -15,13 +15,13 @@ from core.models import Customer, Order, OrderItem, ProductVariant, WorkflowRunR
 from core.workflows.durable import Engine, set_engine
 from tests.plugins.erp.conftest import ErpStore
 from tests.workflows.durable_support import RecordingExecutor, make_engine
+from tests.polling import wait_until
 
 __all__ = [
     "DrivenEngine",
     "driven_engine",
     "make_order",
     "run_of",
-    "wait_until",
 ]
 
 ADDRESS = {
@@ -116,10 +116,3 @@ async def run_of(run_id: str) -> WorkflowRunRecord:
     return await WorkflowRunRecord.get(id=run_id)
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds (runs executed by the app's own executor)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)

@@ -14,7 +14,7 @@ from erpcommerce_erp.order_export import SYNC_ORDER_TO_ERP
 from tests.api.store.carts_support import checked, complete, create_cart, initiate_payment
 from tests.plugins.erp.conftest import ErpStore
 from tests.plugins.erp.fake_erp import FakeErp
-from tests.plugins.erp.orders_support import wait_until
+from tests.polling import wait_until
 
 
 async def test_a_completed_cart_becomes_one_erp_order(

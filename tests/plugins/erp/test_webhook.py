@@ -20,7 +20,8 @@ from erpcommerce_erp.order_updates import SYNC_ORDER_FROM_ERP, sync_order_from_e
 from erpcommerce_erp.plugin import PLUGIN_NAME, ErpPlugin
 from tests.plugins.erp.conftest import WEBHOOK_SECRET, ErpStore
 from tests.plugins.erp.fake_erp import FakeErp
-from tests.plugins.erp.orders_support import make_order, wait_until
+from tests.plugins.erp.orders_support import make_order
+from tests.polling import wait_until
 
 PATH = "/erp/order-updates"
 

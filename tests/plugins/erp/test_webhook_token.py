@@ -17,7 +17,8 @@ from erpcommerce_erp.contract import OrderUpdate
 from erpcommerce_erp.order_updates import sync_order_from_erp_run_id
 from tests.plugins.erp.conftest import WEBHOOK_SECRET, ErpStore
 from tests.plugins.erp.fake_erp import FakeErp
-from tests.plugins.erp.orders_support import make_order, wait_until
+from tests.plugins.erp.orders_support import make_order
+from tests.polling import wait_until
 
 PATH = "/erp/order-updates"
 

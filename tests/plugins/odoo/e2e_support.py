@@ -34,6 +34,7 @@ from erpcommerce_odoo.fake_odoo import FakeOdoo, create_app, fake_of
 from erpcommerce_odoo.plugin import PLUGIN_NAME as ODOO, OdooPlugin
 from tests.api.store.carts_support import customer_token
 from tests.conftest import SeededStore
+from tests.polling import wait_until
 
 __all__ = [
     "WEBHOOK_SECRET",
@@ -49,7 +50,6 @@ __all__ = [
     "settings",
     "signed_in",
     "sync",
-    "wait_until",
 ]
 
 WEBHOOK_SECRET = "whsec-odoo-e2e-0123456789abcdef0123456789"
@@ -120,15 +120,6 @@ def plugins(settings: Settings) -> pluggy.PluginManager:
 # -------------------------------------------------------------------------------------------------
 # The store, synced from the fake Odoo
 # -------------------------------------------------------------------------------------------------
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds (work done by the store's own runner or the fake's webhooks)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
 
 
 async def sync(client: TestClient, *, full: bool = False) -> SyncRun:

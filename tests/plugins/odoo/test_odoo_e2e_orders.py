@@ -16,6 +16,7 @@ from erpcommerce_erp.order_export import sync_order_to_erp_run_id
 from erpcommerce_erp.order_updates import SYNC_ORDER_FROM_ERP
 from erpcommerce_odoo.fake_odoo import FakeOdoo
 from tests.api.store.carts_support import checked, complete, create_cart, initiate_payment
+from tests.polling import wait_until
 from tests.plugins.odoo.e2e_support import (  # noqa: F401 - fixtures
     WEBHOOK_SECRET,
     OdooStore,
@@ -27,7 +28,6 @@ from tests.plugins.odoo.e2e_support import (  # noqa: F401 - fixtures
     plugins,
     settings,
     signed_in,
-    wait_until,
 )
 
 DECO = ("douglas.fletcher@deco-addict.example", "Deco Addict")
