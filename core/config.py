@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -27,7 +27,10 @@ __all__ = [
     "Settings",
     "WorkflowSettings",
     "load_settings",
+    "plugin_settings",
 ]
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
 
 SAMPLE_JWT_SECRET = "sample-secret-for-development-only-change-me"
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -191,3 +194,16 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, check_secrets: 
     if check_secrets:
         _check_secrets(settings)
     return settings
+
+
+def plugin_settings(model: type[SectionT], name: str, raw: dict[str, Any]) -> SectionT:
+    """A plugin's ``[plugins.<name>]`` section validated by its own pydantic ``model``.
+
+    :raises ConfigError: naming the first bad key (``plugins.<name>.<key>``).
+    """
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        key = ".".join(["plugins", name, *(str(part) for part in error["loc"])])
+        raise ConfigError(f"{key}: {error['msg']}", key=key) from None

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from core.config import Settings
-from core.errors import ConfigError
+from core.config import Settings, plugin_settings
 
 __all__ = [
     "ErpPluginSettings",
@@ -61,10 +58,4 @@ def load_plugin_settings(settings: Settings) -> ErpPluginSettings:
 
     :raises ConfigError: naming the first bad key.
     """
-    raw: dict[str, Any] = settings.plugins.get(SECTION, {})
-    try:
-        return ErpPluginSettings.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        key = ".".join(["plugins", SECTION, *(str(part) for part in error["loc"])])
-        raise ConfigError(f"{key}: {error['msg']}", key=key) from None
+    return plugin_settings(ErpPluginSettings, SECTION, settings.plugins.get(SECTION, {}))

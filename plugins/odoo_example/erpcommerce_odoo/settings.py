@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.errors import ConfigError
+from core.config import plugin_settings
 
 __all__ = [
     "SECTION",
@@ -71,9 +71,4 @@ def load_settings(raw: dict[str, Any]) -> OdooSettings:
 
     :raises ConfigError: naming the first bad key (``plugins.odoo.<key>``).
     """
-    try:
-        return OdooSettings.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        key = ".".join(["plugins", SECTION, *(str(part) for part in error["loc"])])
-        raise ConfigError(f"{key}: {error['msg']}", key=key) from None
+    return plugin_settings(OdooSettings, SECTION, raw)
