@@ -3,12 +3,17 @@
 Both streams name variants by their ERP id. A variant the store does not have (the ERP sells more
 than the shop carries, or its product failed to sync) is counted ``skipped``, not failed: these
 streams cover the ERP's whole range. Archived variants are updated too, so that they are right
-when the ERP re-activates them. Each page costs one lookup query and a few bulk writes, in the
-caller's transaction; a dry run only counts.
+when the ERP re-activates them. A dry run only counts.
 
 - prices: the ERP's list replaces the variant's store prices (unchanged when equal);
 - stock: ``inventory_quantity`` = ``qty_available`` rounded down (never below 0),
   ``allow_backorder`` = ``allow_out_of_stock_order``, ``manage_inventory`` as the ERP says.
+
+These streams run over the ERP's whole range on a full sync, so they are written in hand-written
+SQL with bound parameters (building ORM queries cost more than running them): a page reads its
+current values in one lookup (per :data:`BATCH` ids), compares, and writes only what changed: stock
+with one statement executed for all changed rows (``execute_many``), prices as one delete (per
+:data:`BATCH` variants) and one insert executed for all new rows, in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -17,8 +22,14 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from core.models import Price, ProductVariant
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from core.ids import new_id
 from core.syncs import SyncCounts
 from erpcommerce_erp.catalog_upsert import AMOUNT_PLACES, BATCH, PriceKey, price_key
 from erpcommerce_erp.contract import StockLevel, VariantPrices
@@ -29,7 +40,31 @@ __all__ = [
     "inventory_quantity",
 ]
 
-STOCK_FIELDS = ("inventory_quantity", "allow_backorder", "manage_inventory", "updated_at")
+SELECT_VARIANTS = (
+    "SELECT id, external_id, inventory_quantity, allow_backorder, manage_inventory "
+    "FROM product_variant WHERE external_id IN ({marks})"
+)
+"""Values: external ids."""
+
+SELECT_PRICES = (
+    "SELECT variant_id, currency_code, amount, min_quantity, max_quantity FROM price WHERE variant_id IN ({marks})"
+)
+"""Values: variant ids."""
+
+UPDATE_STOCK = (
+    "UPDATE product_variant SET inventory_quantity = ?, allow_backorder = ?, manage_inventory = ?, updated_at = ? "
+    "WHERE id = ?"
+)
+"""Values per row: inventory_quantity, allow_backorder, manage_inventory, updated_at, id."""
+
+DELETE_PRICES = "DELETE FROM price WHERE variant_id IN ({marks})"
+"""Values: variant ids."""
+
+INSERT_PRICE = (
+    "INSERT INTO price (id, variant_id, currency_code, amount, min_quantity, max_quantity, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""Values per row: id, variant id, currency, amount, min_quantity, max_quantity, created_at, updated_at."""
 
 
 def inventory_quantity(level: StockLevel) -> int:
@@ -42,21 +77,53 @@ def _last_by_variant(records: Sequence[VariantPrices] | Sequence[StockLevel]) ->
     return {record.variant_external_id: index for index, record in enumerate(records)}
 
 
+@cache
+def _dialect_sql(template: str, dialect: str, marks: int = 0) -> str:
+    """``template`` with ``marks`` placeholders in its ``{marks}`` slot, numbered ``$n`` on PostgreSQL."""
+    sql = template.format(marks=", ".join(["?"] * marks)) if marks else template
+    if dialect != "postgres":
+        return sql
+    parts = sql.split("?")
+    return "".join(part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1))
+
+
+def _bindable(value: Any, dialect: str) -> Any:
+    """A value as bound on this dialect (SQLite: datetimes as text, the way the ORM stores them)."""
+    return str(value) if dialect == "sqlite" and isinstance(value, datetime) else value
+
+
+async def _run_in(connection: BaseDBAsyncClient, template: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Run ``template`` with ``keys`` as its ``IN`` list, one statement per :data:`BATCH` keys; its rows."""
+    dialect = connection.capabilities.dialect
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH):
+        chunk = list(keys[start:start + BATCH])
+        rows.extend(await connection.execute_query_dict(_dialect_sql(template, dialect, len(chunk)), chunk))
+    return rows
+
+
+async def _execute_many(connection: BaseDBAsyncClient, template: str, rows: list[list[Any]]) -> None:
+    """Execute ``template`` once per row of values (one prepared statement), when there are rows."""
+    if rows:
+        dialect = connection.capabilities.dialect
+        values = [[_bindable(value, dialect) for value in row] for row in rows]
+        await connection.execute_many(_dialect_sql(template, dialect), values)
+
+
 async def apply_price_page(page: Sequence[VariantPrices], *, dry_run: bool) -> SyncCounts:
     """Replace the prices of the page's variants with the ERP's; return what it did."""
     counts = SyncCounts(seen=len(page))
     last = _last_by_variant(page)
-    variants = dict(
-        await ProductVariant.filter(external_id__in=list(last)).values_list("external_id", "id")
-    )
+    connection = connections.get("default")
+    variants = {row["external_id"]: row["id"] for row in await _run_in(connection, SELECT_VARIANTS, list(last))}
     current: dict[str, list[PriceKey]] = defaultdict(list)
-    for price in await Price.filter(variant_id__in=list(variants.values())):
-        current[price.variant_id].append(  # type: ignore[attr-defined]
-            price_key(price.currency_code, price.amount, price.min_quantity, price.max_quantity)
+    for row in await _run_in(connection, SELECT_PRICES, list(variants.values())):
+        current[row["variant_id"]].append(
+            price_key(row["currency_code"], Decimal(str(row["amount"])), row["min_quantity"], row["max_quantity"])
         )
     now = datetime.now(UTC)
     replaced: list[str] = []
-    rows: list[Price] = []
+    rows: list[list[Any]] = []
     for index, record in enumerate(page):
         variant_id = variants.get(record.variant_external_id)
         if variant_id is None or last[record.variant_external_id] != index:
@@ -69,14 +136,13 @@ async def apply_price_page(page: Sequence[VariantPrices], *, dry_run: bool) -> S
         counts.updated += 1
         replaced.append(variant_id)
         rows.extend(
-            Price(variant_id=variant_id, currency_code=p.currency_code, amount=p.amount.quantize(AMOUNT_PLACES),
-                  min_quantity=p.min_quantity, max_quantity=p.max_quantity, created_at=now, updated_at=now)
+            [new_id("price"), variant_id, p.currency_code, p.amount.quantize(AMOUNT_PLACES), p.min_quantity,
+             p.max_quantity, now, now]
             for p in record.prices
         )
-    if not dry_run and replaced:
-        await Price.filter(variant_id__in=replaced).delete()
-        if rows:
-            await Price.bulk_create(rows, batch_size=BATCH)
+    if not dry_run:
+        await _run_in(connection, DELETE_PRICES, replaced)
+        await _execute_many(connection, INSERT_PRICE, rows)
     return counts
 
 
@@ -84,27 +150,22 @@ async def apply_stock_page(page: Sequence[StockLevel], *, dry_run: bool) -> Sync
     """Set the stock fields of the page's variants from the ERP; return what it did."""
     counts = SyncCounts(seen=len(page))
     last = _last_by_variant(page)
-    variants = {
-        variant.external_id: variant
-        for variant in await ProductVariant.filter(external_id__in=list(last)).only(
-            "id", "external_id", "inventory_quantity", "allow_backorder", "manage_inventory", "updated_at"
-        )
-    }
+    connection = connections.get("default")
+    variants = {row["external_id"]: row for row in await _run_in(connection, SELECT_VARIANTS, list(last))}
     now = datetime.now(UTC)
-    changed: list[ProductVariant] = []
+    changed: list[list[Any]] = []
     for index, level in enumerate(page):
         variant = variants.get(level.variant_external_id)
         if variant is None or last[level.variant_external_id] != index:
             counts.skipped += 1
             continue
         wanted = (inventory_quantity(level), level.allow_out_of_stock_order, level.manage_inventory)
-        if wanted == (variant.inventory_quantity, variant.allow_backorder, variant.manage_inventory):
+        stored = (variant["inventory_quantity"], bool(variant["allow_backorder"]), bool(variant["manage_inventory"]))
+        if wanted == stored:
             counts.unchanged += 1
             continue
         counts.updated += 1
-        variant.inventory_quantity, variant.allow_backorder, variant.manage_inventory = wanted
-        variant.updated_at = now
-        changed.append(variant)
-    if not dry_run and changed:
-        await ProductVariant.bulk_update(changed, fields=STOCK_FIELDS, batch_size=BATCH)
+        changed.append([*wanted, now, variant["id"]])
+    if not dry_run:
+        await _execute_many(connection, UPDATE_STOCK, changed)
     return counts
