@@ -2,7 +2,8 @@
 
 The store's prices come from the public pricelist (:mod:`erpcommerce_odoo.store_prices`), whose
 rules (``product.pricelist.item``) change without touching any product. A change is a rule of the
-public pricelist, or of a pricelist it is based on, that was written since the cursor or whose
+public pricelist, or of a pricelist it is based on, that was written after the cursor's last rule
+(``(write_date, id)``, see :mod:`erpcommerce_odoo.cursors`) or whose
 ``date_start`` / ``date_end`` passed since the last sync; it reaches the variants it applies to
 (one variant, a template's, a category's and its subcategories', or all). The variants are
 paged by id. A full stream (no cursor) prices every variant.
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.errors import InvalidData
 from erpcommerce_erp.contract import Page, VariantPrices
-from erpcommerce_odoo.cursors import Token, later, odoo_now, since
+from erpcommerce_odoo.cursors import Key, Token, odoo_now, resume_domain, settled
 from erpcommerce_odoo.records import PricelistItem, VariantRecord
 from erpcommerce_odoo.reference import ALL, OdooReference, descendants
 from erpcommerce_odoo.store_prices import store_prices
@@ -29,15 +30,20 @@ __all__ = [
 ]
 
 PHASE = "variants"
+RULES = "rules"
 CHANGE_FIELDS = ["pricelist_id", "applied_on", "categ_id", "product_tmpl_id", "product_id", "write_date"]
 
 
 class PriceCursor(BaseModel):
-    """The price stream's position: the newest rule read, and when the date windows were checked."""
+    """The price stream's position: the last rule read, and when the date windows were checked.
+
+    :ivar written: the last rule's ``(write_date, id)`` (a bare stamp in older cursors: read from it,
+        inclusive); the next sync reads the rules written after it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    written: str | None = None
+    written: tuple[str, int] | str | None = None
     checked: str
 
     @classmethod
@@ -63,9 +69,11 @@ async def list_price_changes(
         return Page[VariantPrices](items=[], cursor=PriceCursor(checked=started).model_dump_json())
     if page is None:
         await reference.book([public], fresh=True)  # this sync reads the rules as they are now
-    scope, written = await _changed_variants(reference, public, position, started)
-    written = later(token.cursor, written)
-    next_cursor = PriceCursor(written=written or (position.written if position else None), checked=started)
+    scope, newest = await _changed_variants(reference, public, position, started)
+    keys = dict(token.keys or {})
+    if newest is not None:
+        keys[RULES] = settled(max(keys.get(RULES, newest), newest), odoo_now())
+    next_cursor = PriceCursor(written=keys.get(RULES) or (position.written if position else None), checked=started)
     if scope is None:
         return Page[VariantPrices](items=[], cursor=next_cursor.model_dump_json())
     size = min(limit, reference.settings.page_size)
@@ -77,7 +85,7 @@ async def list_price_changes(
     variants = [VariantRecord.model_validate(row) for row in rows]
     prices = await store_prices(reference, variants)
     next_token = (
-        Token(phase=PHASE, after=("", variants[-1].id), cursor=written, started=started)
+        Token(phase=PHASE, after=("", variants[-1].id), keys=keys, started=started)
         if len(rows) == size else None
     )
     return Page[VariantPrices](
@@ -89,26 +97,30 @@ async def list_price_changes(
 
 async def _changed_variants(
     reference: OdooReference, public: int, position: PriceCursor | None, started: str
-) -> tuple[list[Any] | None, str | None]:
-    """The product.product domain of the variants to re-price (None: none) and the newest rule stamp."""
+) -> tuple[list[Any] | None, Key | None]:
+    """The product.product domain of the variants to re-price (None: none) and the last rule's key."""
     book = await reference.book([public])
     if position is None:
         rules = [item for pricelist in book.pricelists.values() for item in pricelist.items]
-        return [], max((i.write_date for i in rules if i.write_date), default=None)
+        return [], max(((i.write_date, i.id) for i in rules if i.write_date), default=None)
     # No rule had been read (there was none): rules written since that sync started count.
-    stamp = since(position.written or position.checked, reference.settings.cursor_overlap_seconds)
+    written = resume_domain(position.written or position.checked, reference.settings.cursor_overlap_seconds)
     checked = position.checked
     windows: list[Any] = [
         "|", "&", ("date_start", ">", checked), ("date_start", "<=", started),
         "&", ("date_end", ">=", checked), ("date_end", "<", started),
     ]
-    changed_since = ["|", ("write_date", ">=", stamp), *windows]
+    changed_since = ["|", *written, *windows]
     rows = await reference.rpc.execute_kw(
         "product.pricelist.item", "search_read",
         [[("pricelist_id", "in", sorted(book.pricelists)), *changed_since], CHANGE_FIELDS], ALL,
     )
     items = [PricelistItem.model_validate(row) for row in rows]
-    newest = max((i.write_date for i in items if i.write_date), default=None)
+    # Rules read for their date window may be older than the cursor: it never goes back.
+    keys = [(i.write_date, i.id) for i in items if i.write_date]
+    if isinstance(position.written, tuple):
+        keys.append(position.written)
+    newest = max(keys, default=None)
     if not items:
         return None, newest
     if any(i.applied_on == "3_global" for i in items):

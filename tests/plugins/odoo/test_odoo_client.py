@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from core.errors import ConfigError
 from erpcommerce_erp.contract import ErpCustomer, PriceRequest
 from erpcommerce_odoo.client import OdooClient
+from erpcommerce_odoo.cursors import Cursor
 from erpcommerce_odoo.settings import OdooSettings
 from tests.plugins.odoo.odoo_catalog import load_catalog
 from tests.plugins.odoo.odoo_stub import DATABASE, PASSWORD, OdooStub
@@ -59,7 +60,10 @@ async def test_full_product_sync_pages_with_one_call_per_model(stub: OdooStub, m
     assert [p.external_id for p in first.items] == ["10", "20"]
     assert first.next_page is not None
     assert len(stub.executes("product.template", "search_read")) == 1
-    assert len(stub.executes("product.product", "search_read")) == 1
+    # The newest variant (the variants' key for the next delta), then the page's variants.
+    newest_variant, page_variants = stub.executes("product.product", "search_read")
+    assert newest_variant.kwargs["order"] == "write_date desc, id desc" and newest_variant.kwargs["limit"] == 1
+    assert page_variants.kwargs["order"] == "id asc"
     assert len(stub.executes("product.template.attribute.value", "search_read")) == 1
     template_call = stub.executes("product.template", "search_read")[0]
     assert template_call.kwargs["order"] == "write_date asc, id asc"
@@ -68,7 +72,9 @@ async def test_full_product_sync_pages_with_one_call_per_model(stub: OdooStub, m
     before = len(stub.executes())
     second = await client.list_products(None, first.next_page, 2)
     assert [p.external_id for p in second.items] == ["30"]
-    assert second.next_page is None and second.cursor == "2025-03-03 10:00:00"
+    assert second.next_page is None
+    assert Cursor.decode(second.cursor).keys == {"templates": ("2025-03-03 10:00:00", 30),
+                                                 "variants": ("2025-01-01 00:00:00", 31)}
     per_page = [c.model for c in stub.executes()[before:]]
     assert per_page == ["product.template", "product.product", "product.template.attribute.value"]
 
@@ -111,7 +117,10 @@ async def test_delta_reads_changed_templates_then_templates_of_changed_variants(
     assert first.next_page is not None
     second = await client.list_products("2025-03-02 12:00:00", first.next_page, 10)
     assert [p.external_id for p in second.items] == ["20"]
-    assert second.next_page is None and second.cursor == "2025-05-01 00:00:00"
+    assert second.next_page is None
+    # An old cursor (a bare stamp) read inclusively; the next one holds the last key of each phase.
+    assert Cursor.decode(second.cursor).keys == {"templates": ("2025-03-03 10:00:00", 30),
+                                                 "variants": ("2025-05-01 00:00:00", 21)}
 
 
 async def test_count_products_counts_changed_templates(make_client: Any) -> None:
@@ -130,9 +139,9 @@ async def test_price_stream_reprices_the_variants_a_changed_rule_reaches(
     full = await client.list_price_changes(None, None, 100)
     assert {p.variant_external_id for p in full.items} == {"11", "12", "21"}  # active variants
     assert full.cursor is not None
-    # The cursor is the newest rule's stamp, read again (>=) next time: only the Desk's variants.
+    # The cursor is the last rule's (write_date, id): nothing is read again.
     again = await client.list_price_changes(full.cursor, None, 100)
-    assert {p.variant_external_id for p in again.items} == {"11", "12"}
+    assert again.items == []
 
     tables["product.pricelist.item"][0].update(fixed_price=80.0, write_date="2099-01-01 00:00:00")
     delta = await client.list_price_changes(full.cursor, None, 100)
@@ -155,7 +164,7 @@ async def test_stock_stream_follows_quants(stub: OdooStub, make_client: Any) -> 
     client = await make_client()
     delta = await client.list_stock_changes("2025-04-02 00:00:00", None, 100)
     assert [s.variant_external_id for s in delta.items] == ["11", "21"]
-    assert delta.cursor == "2025-04-03 08:00:00"
+    assert Cursor.decode(delta.cursor).keys == {"quants": ("2025-04-03 08:00:00", 3)}
     assert len(stub.executes("product.product", "search_read")) == 1
 
 

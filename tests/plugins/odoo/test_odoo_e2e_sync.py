@@ -115,8 +115,8 @@ async def test_a_delta_sync_reads_only_what_changed_in_odoo(
     client: TestClient, odoo_store: OdooStore, fake: FakeOdoo
 ) -> None:
     lamp = odoo_store.template_id("LAMP")
-    # Cursors are ">= the newest write_date read": the first delta after the seeded catalogue reads
-    # what carries the seed's stamp again. One write per stream moves each cursor past it.
+    # A first delta moves each stream's cursor past the seed's stamp (a record written within the
+    # last seconds is read again once: Odoo stamps write_date at second precision).
     fake.call("product.template", "write", [lamp], {"description_sale": "Warm light"})
     set_quantity(fake, "KBD-US", 41)
     settled = await sync(client)
