@@ -23,9 +23,12 @@ if TYPE_CHECKING:
     from .records import RecordStore
 
 __all__ = [
+    "ABOVE",
     "OPERATORS",
     "Predicate",
     "compile_domain",
+    "conjuncts",
+    "lower_bound",
     "normalize",
 ]
 
@@ -282,3 +285,118 @@ def _hierarchy(
     if field.type in X2MANY:
         return lambda rec: any(matches(i) for i in get(rec))
     return lambda rec: bool(node := get(rec)) and matches(node)
+
+
+# -------------------------------------------------------------------------------------------------
+# Analysis (for the ORM's search planner: what a domain implies, never what it matches)
+# -------------------------------------------------------------------------------------------------
+
+
+def conjuncts(domain: list[Any]) -> list[Any]:
+    """The top-level AND-ed terms of ``domain`` (leaves, or normalized ``'|'``/``'!'`` subtrees)."""
+    tokens = normalize(list(domain))
+    terms: list[Any] = []
+
+    def walk(pos: int) -> int:
+        if pos >= len(tokens):
+            raise ValueError(f"Invalid domain {domain!r}")
+        if tokens[pos] == "&":
+            return walk(walk(pos + 1))
+        end = _skip(tokens, pos)
+        terms.append(tokens[pos] if end == pos + 1 else tokens[pos:end])
+        return end
+
+    if tokens:
+        walk(0)
+    return terms
+
+
+def _skip(tokens: list[Any], pos: int) -> int:
+    if pos >= len(tokens):
+        raise ValueError("Invalid domain: missing operand")
+    token = tokens[pos]
+    if isinstance(token, str) and token in LOGIC:
+        end = _skip(tokens, pos + 1)
+        return end if token == "!" else _skip(tokens, end)
+    return pos + 1
+
+
+class _Above:
+    """Greater than any value: ends a lower bound that excludes its own prefix (``>``)."""
+
+    def __lt__(self, other: Any) -> bool:
+        return False
+
+    def __le__(self, other: Any) -> bool:
+        return other is self
+
+    def __gt__(self, other: Any) -> bool:
+        return other is not self
+
+    def __ge__(self, other: Any) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "ABOVE"
+
+
+ABOVE = _Above()
+
+
+def lower_bound(model: RecordStore, domain: list[Any], names: list[str]) -> tuple[Any, ...] | None:
+    """A lexicographic lower bound on ``(names[0], names[1])`` of the records matching ``domain``.
+
+    The result ``b`` (a tuple of one or two values, possibly ending with :data:`ABOVE` for a
+    strict bound) means every match has its first field set and ``(first, second) >= b`` as far
+    as ``b`` goes; None if the domain implies no such bound. It understands ``>``/``>=``/``=``
+    leaves combined by ``&`` and ``|``, as in keyset paging
+    (``['|', (k1, '>', a), '&', (k1, '=', a), (k2, '>', b)]`` gives ``(a, b)``).
+    """
+    fields = [model.fields.get(name) for name in names[:2]]
+    if not fields or not all(_bounded(f) for f in fields):
+        return None
+    tokens = normalize(list(domain))
+    if not tokens:
+        return None
+
+    def leaf(token: Any, index: int) -> tuple[str, Any] | None:
+        if not (isinstance(token, (list, tuple)) and len(token) == 3 and token[0] == names[index]):
+            return None
+        value = _coerce(fields[index], token[2])  # type: ignore[arg-type]
+        operator = str(token[1]).lower()
+        if operator not in (">", ">=", "=") or _is_null(value) or isinstance(value, list):
+            return None
+        return operator, value
+
+    def bound(pos: int) -> tuple[tuple[Any, ...] | None, Any, Any, int]:
+        """(bound on the keys, value of an ``=`` on the first key, bound on the second key, end)."""
+        token = tokens[pos]
+        if isinstance(token, str) and token in LOGIC:
+            if token == "!":
+                return None, None, None, _skip(tokens, pos + 1)
+            first, equal1, low1, end = bound(pos + 1)
+            second, equal2, low2, end = bound(end)
+            if token == "|":
+                both = None if first is None or second is None else min(first, second)
+                return both, None, None, end
+            found = [b for b in (first, second) if b is not None]
+            equal = equal1 if equal1 is not None else equal2
+            low = low1 if low2 is None else low2 if low1 is None else max(low1, low2)
+            if equal is not None and low is not None:
+                found.append((equal, low))
+            return (max(found) if found else None), equal, low, end
+        head = leaf(token, 0)
+        if head is not None:
+            operator, value = head
+            return ((value, ABOVE) if operator == ">" else (value,)), (value if operator == "=" else None), None, pos + 1
+        tail = leaf(token, 1) if len(fields) > 1 else None
+        return None, None, (tail[1] if tail else None), pos + 1
+
+    try:
+        return bound(0)[0]
+    except (TypeError, IndexError):
+        return None
+
+
+def _bounded(field: Field | None) -> bool:
+    return not (field is None or field.type in ("boolean", "many2one", *X2MANY) or field.related or field.compute)

@@ -3,7 +3,9 @@
 ``search``/``search_read``/``search_count`` add the implicit ``('active', '=', True)`` unless
 ``context.active_test`` is False or the domain has a leaf on ``active``; results are sorted once
 per (domain, order, context) and kept until the next change, so paging through 100k records by
-``offset`` costs one scan. ``read`` follows Odoo's rules: rows in the order of the ids, ``id``
+``offset`` costs one scan. Each order's sorted ids are kept too: a first page (keyset paging, a new
+domain each time) walks them from the domain's lower bound on the first key and stops at ``limit``,
+and top-level ``id``/many2one ``=``/``in`` leaves narrow the candidates through the indexes. ``read`` follows Odoo's rules: rows in the order of the ids, ``id``
 always present, many2one as ``[id, display_name]`` (a bare id with ``load='_classic_write'`` or
 ``None``), x2many as id lists, empty values ``False``, unknown fields ``ValueError``, missing
 records ``MissingError``; archived records stay readable by id.
@@ -11,11 +13,12 @@ records ``MissingError``; archived records stay readable by id.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from . import api
 from .api import Call
-from .domain import compile_domain
+from .domain import ABOVE, compile_domain, conjuncts, lower_bound
 from .errors import AccessError
 from .fields import X2MANY
 from .records import MAGIC_FIELDS, Getter, RecordStore
@@ -27,6 +30,45 @@ __all__ = [
 CACHE_SIZE = 16
 
 
+class _SortedIds:
+    """Every id of a model in one order, with the leading sort keys' values for bisecting."""
+
+    def __init__(self, model: RecordStore, recs: list[dict[str, Any]], keys: list[tuple[str, bool]]) -> None:
+        self.ids = [rec["id"] for rec in recs]
+        self._recs = recs
+        # The leading ascending keys (at most two) a domain's lower bound can skip to.
+        names = []
+        for name, descending in keys[:2]:
+            if descending or model.fields[name].type == "boolean":
+                break
+            names.append(name)
+        self._names = names
+        self._getters = [model._sort_key(name) for name in names]
+        self._values: list[tuple[Any, ...]] | None = None
+        self._rank: dict[int, int] | None = None
+
+    def rank(self) -> dict[int, int]:
+        """Position of each id in the order."""
+        if self._rank is None:
+            self._rank = {i: n for n, i in enumerate(self.ids)}
+        return self._rank
+
+    def start(self, model: RecordStore, domain: list[Any]) -> int:
+        """Where matches of ``domain`` can begin: past the ids below its lower bound on the leading keys."""
+        if not self._names:
+            return 0
+        bound = lower_bound(model, domain, self._names)
+        if bound is None:
+            return 0
+        key = tuple(value if value is ABOVE else (False, value) for value in bound[: len(self._names)])
+        if self._values is None:
+            self._values = [tuple(get(rec) for get in self._getters) for rec in self._recs]
+        try:
+            return bisect_left(self._values, key)
+        except TypeError:
+            return 0
+
+
 class Model(RecordStore):
     """Base of the fake's models: the generic RPC methods (``fields_get``, ``search_read``...)."""
 
@@ -34,6 +76,7 @@ class Model(RecordStore):
         super().__init__(*args, **kwargs)
         self._cache: dict[tuple[str, str, str], list[int]] = {}
         self._cache_generation = -1
+        self._sorted: dict[str, _SortedIds] = {}
 
     # ---------------------------------------------------------------------------------------------
     # Searching and reading (internal)
@@ -42,34 +85,112 @@ class Model(RecordStore):
     def search_ids(
         self, call: Call, domain: list[Any] | None, offset: int = 0, limit: int | None = None, order: str | None = None
     ) -> list[int]:
-        """Ids of the records matching ``domain``, sorted by ``order`` (default ``_order``), paged."""
-        ids = self._search_all(call, domain, order)
+        """Ids of the records matching ``domain``, sorted by ``order`` (default ``_order``), paged.
+
+        A first page (``offset`` 0 with a ``limit``) of a domain not seen since the last change
+        stops after ``limit`` matches instead of sorting every match.
+        """
         start = int(offset or 0)
+        if limit and int(limit) > 0 and not start:
+            domain, keys, key = self._search_plan(call, domain, order)
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached[: int(limit)]
+            return self._matching(call, domain, keys, int(limit))
+        ids = self._search_all(call, domain, order)
         return ids[start : start + int(limit)] if limit else ids[start:]
 
     def _search_all(self, call: Call, domain: list[Any] | None, order: str | None) -> list[int]:
+        domain, keys, key = self._search_plan(call, domain, order)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        ids = self._matching(call, domain, keys, None)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = ids
+        return ids
+
+    def _search_plan(
+        self, call: Call, domain: list[Any] | None, order: str | None
+    ) -> tuple[list[Any], list[tuple[str, bool]], tuple[str, str, str]]:
+        """The effective domain (with the implicit ``active`` leaf), the sort keys and the cache key."""
         domain = list(domain or [])
         if "active" in self.fields and call.active_test and not any(
             isinstance(term, (list, tuple)) and term and term[0] == "active" for term in domain
         ):
             domain = [("active", "=", True), *domain]
         keys = self._order_keys(order or self._order)
-        key = (repr(domain), repr(keys), call.cache_key())
         if self._cache_generation != self.db.generation:
             self._cache.clear()
+            self._sorted.clear()
             self._cache_generation = self.db.generation
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+        return domain, keys, (repr(domain), repr(keys), call.cache_key())
+
+    def _matching(self, call: Call, domain: list[Any], keys: list[tuple[str, bool]], limit: int | None) -> list[int]:
+        """Ids matching ``domain`` in ``keys`` order, the first ``limit`` only if given.
+
+        Top-level ``id``/many2one ``=``/``in`` leaves narrow the candidates through the indexes;
+        a lower bound on the first (ascending) sort key skips the sorted prefix below it. The whole
+        domain is still evaluated on every candidate.
+        """
         predicate = compile_domain(self, domain, call)
-        found = [rec for rec in self.records.values() if predicate(rec)] if domain else list(self.records.values())
-        for name, descending in reversed(keys):
-            found.sort(key=self._sort_key(name), reverse=descending)
-        ids = [rec["id"] for rec in found]
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[key] = ids
-        return ids
+        terms = conjuncts(domain)
+        order = self._sorted_order(keys)
+        candidates = self._candidates(terms)
+        if candidates is not None:
+            rank = order.rank()
+            ranked = sorted((i for i in candidates if i in rank), key=rank.__getitem__)
+            walk: Any = ranked
+        else:
+            walk = order.ids[order.start(self, domain) :] if terms else order.ids
+        records, found = self.records, []
+        for i in walk:
+            if predicate(records[i]):
+                found.append(i)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def _candidates(self, terms: list[Any]) -> set[int] | None:
+        """A superset of the matching ids from indexed top-level leaves, or None (no such leaf)."""
+        found: set[int] | None = None
+        for term in terms:
+            ids = self._indexed(term)
+            if ids is not None:
+                found = ids if found is None else found & ids
+        return found
+
+    def _indexed(self, term: Any) -> set[int] | None:
+        if not isinstance(term, (list, tuple)) or len(term) != 3 or not isinstance(term[0], str):
+            return None
+        name, operator, value = term
+        field = self.fields.get(name)
+        if field is None or not field.searchable or str(operator).lower() not in ("=", "in"):
+            return None
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return None
+        if name == "id":
+            return {v for v in values if v in self.records}
+        index = self._index.get(name)
+        if index is None or field.related or field.compute:
+            return None
+        found: set[int] = set()
+        for v in values:
+            found |= index.get(v, set())
+        return found
+
+    def _sorted_order(self, keys: list[tuple[str, bool]]) -> _SortedIds:
+        """All ids sorted by ``keys`` (kept until the next change)."""
+        cache_key = repr(keys)
+        order = self._sorted.get(cache_key)
+        if order is None:
+            found = list(self.records.values())
+            for name, descending in reversed(keys):
+                found.sort(key=self._sort_key(name), reverse=descending)
+            order = self._sorted[cache_key] = _SortedIds(self, found, keys)
+        return order
 
     def _order_keys(self, order: str) -> list[tuple[str, bool]]:
         keys = []
