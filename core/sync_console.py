@@ -67,7 +67,9 @@ async def _follow(sync_run_id: str, execution: asyncio.Task[str | None], bar: _B
             state = await SyncRun.filter(id=sync_run_id).values_list("state", flat=True)
             if not state or state[0] != "running":
                 return
-        await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(POLL_SECONDS)
+        else:
+            await asyncio.wait({execution}, timeout=POLL_SECONDS)  # returns as soon as the run ends
 
 
 async def run_sync_now(
