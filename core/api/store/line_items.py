@@ -46,8 +46,17 @@ TAGS = ("Store Carts",)
     errors=(400, 404, 409),
 )
 async def add_line_item(request: web.Request, *, body: AddLineItemBody, query: CartQuery) -> dict[str, Any]:
+    return await _add(request, body, custom_prices=False)
+
+
+async def _add(
+    request: web.Request, body: AddLineItemBody | AddCustomLineItemBody, *, custom_prices: bool
+) -> dict[str, Any]:
+    """Run add-to-cart with the one item of ``body``; the cart as it is after."""
     item = RequestedItem(body.variant_id, body.quantity, body.metadata)
-    request_input = AddToCartInput(request.match_info["id"], (item,), request_customer_id(request))
+    request_input = AddToCartInput(
+        request.match_info["id"], (item,), request_customer_id(request), custom_prices=custom_prices
+    )
     loaded = await add_to_cart.run(request_input, plugins=request.app[PLUGINS])
     return {"cart": render_cart(loaded)}
 
@@ -70,12 +79,7 @@ async def add_line_item(request: web.Request, *, body: AddLineItemBody, query: C
 async def add_custom_line_item(
     request: web.Request, *, body: AddCustomLineItemBody, query: CartQuery
 ) -> dict[str, Any]:
-    item = RequestedItem(body.variant_id, body.quantity, body.metadata)
-    request_input = AddToCartInput(
-        request.match_info["id"], (item,), request_customer_id(request), custom_prices=True
-    )
-    loaded = await add_to_cart.run(request_input, plugins=request.app[PLUGINS])
-    return {"cart": render_cart(loaded)}
+    return await _add(request, body, custom_prices=True)
 
 
 @routes.post("/store/carts/{id}/line-items/{line_id}")
