@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 import pluggy
 from aiohttp import web
 
+from core.api.http_metrics import http_metrics_middleware
 from core.api.middleware import PUBLISHABLE_KEYS, auth_middleware, cors_middleware, error_middleware
 from core.api.openapi import OPENAPI_CACHE, OpenApiCache
 from core.api.publishable_keys import PublishableKeyCache
 from core.auth.ratelimit import AUTH_ATTEMPTS, SlidingWindowLimiter
 from core.catalog.cache import CATALOG_CACHE, ResponseCache
 from core.config import Settings
+from core.dashboard import setup_dashboard
 from core.db import close_database, init_database
 from core.keys import ENGINE, PLUGINS, SETTINGS
 from core.plugins import build_plugin_manager, call_all
@@ -28,6 +30,7 @@ __all__ = [
 # One module per resource, each exposing ``routes`` (a ``web.RouteTableDef``).
 ROUTE_MODULES = (
     "core.api.health",
+    "core.api.metrics",
     "core.api.openapi",
     "core.api.auth",
     "core.api.store.regions",
@@ -78,7 +81,7 @@ def create_app(
     :param manage_database: open and close the database with the app (tests open it themselves).
     """
     app = web.Application(
-        middlewares=[error_middleware, cors_middleware, auth_middleware],
+        middlewares=[http_metrics_middleware, error_middleware, cors_middleware, auth_middleware],
         client_max_size=settings.server.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -94,5 +97,6 @@ def create_app(
     app.cleanup_ctx.append(_workflows)
     for module_name in ROUTE_MODULES:
         app.router.add_routes(importlib.import_module(module_name).routes)
+    setup_dashboard(app)
     app[PLUGINS].hook.add_routes(app=app)
     return app

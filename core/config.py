@@ -19,6 +19,7 @@ from core.errors import ConfigError
 __all__ = [
     "SAMPLE_JWT_SECRET",
     "AuthSettings",
+    "DashboardSettings",
     "DatabaseSettings",
     "ErpSettings",
     "JobSettings",
@@ -49,6 +50,8 @@ class ServerSettings(_Section):
     access_log: bool = False
     # Seconds a cached Store catalog response may be served (bounds staleness across processes); 0 = off.
     catalog_cache_seconds: float = Field(default=2.0, ge=0)
+    # GET /metrics (and a worker's metrics port) require "Authorization: Bearer <token>"; empty = open.
+    metrics_token: str = ""
 
 
 class DatabaseSettings(_Section):
@@ -97,6 +100,20 @@ class WorkflowSettings(_Section):
     # On SIGTERM a worker takes no new run and lets running ones finish for this long, then cancels
     # them (their leases are released, so another worker resumes them at once).
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # A worker serves its own Prometheus /metrics on this port (on [server] host); 0 = off.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
+
+class DashboardSettings(_Section):
+    """The operators' dashboard at ``/dashboard``: its login session and its refresh."""
+
+    # How long a dashboard login lasts (the session cookie's lifetime).
+    session_seconds: int = Field(default=8 * 3600, ge=60)
+    # The pages poll the server for fresh figures this often; 0 turns the self-refresh off.
+    refresh_seconds: float = Field(default=5.0, ge=0)
+    # "auto": the session cookie is marked Secure (HTTPS only) unless the browser talks to a loopback
+    # address (localhost); "always" / "never" force it.
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
 
 
 class JobSettings(_Section):
@@ -120,6 +137,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     erp: ErpSettings = Field(default_factory=ErpSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     jobs: dict[str, JobSettings] = Field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

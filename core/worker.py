@@ -37,6 +37,7 @@ from core.jobs import collect_jobs
 from core.models import WorkflowRunRecord
 from core.plugins import build_plugin_manager, call_all
 from core.scheduler import arq_cron_for
+from core.worker_metrics import serving_worker_metrics
 from core.workflows.durable import Engine, set_engine
 from core.workflows.executors import (
     DISPATCH_EVENTS,
@@ -220,7 +221,8 @@ async def run_worker(settings: Settings, plugins: pluggy.PluginManager | None = 
     # opened them, and arq runs on_startup in its main task but on_shutdown in this one.
     await init_database(settings.database)
     try:
-        await worker.async_run()
+        async with serving_worker_metrics(settings):  # [workflows] metrics_port; 0 = none
+            await worker.async_run()
     except asyncio.CancelledError:
         # The signal handler cancels the worker's main task: a normal stop. Re-raise only when
         # this task itself is being cancelled.

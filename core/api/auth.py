@@ -23,6 +23,7 @@ from core.keys import AUTH, SETTINGS
 from core.schemas.auth import EmailPassBody, TokenResponse
 
 __all__ = [
+    "limit_attempts",
     "routes",
 ]
 
@@ -31,7 +32,7 @@ routes = web.RouteTableDef()
 TAGS = ("Auth",)
 
 
-def _limit_attempts(request: web.Request, email: str) -> None:
+def limit_attempts(request: web.Request, email: str) -> None:
     """Count this attempt for the client address and the email; refuse it when either is over the limit."""
     retry_after = request.app[AUTH_ATTEMPTS].acquire(
         ("address", request.remote or ""), ("email", normalise_email(email))
@@ -54,7 +55,7 @@ def _token(request: web.Request, context: AuthContext) -> dict[str, str]:
     errors=(400, 401, 429),
 )
 async def register_customer(request: web.Request, *, body: EmailPassBody) -> dict[str, str]:
-    _limit_attempts(request, body.email)
+    limit_attempts(request, body.email)
     identity = await register_identity("customer", body.email, body.password)
     return _token(request, identity_context(identity))
 
@@ -69,7 +70,7 @@ async def register_customer(request: web.Request, *, body: EmailPassBody) -> dic
     errors=(400, 401, 429),
 )
 async def login_customer(request: web.Request, *, body: EmailPassBody) -> dict[str, str]:
-    _limit_attempts(request, body.email)
+    limit_attempts(request, body.email)
     identity = await authenticate("customer", body.email, body.password)
     return _token(request, identity_context(identity))
 
@@ -83,7 +84,7 @@ async def login_customer(request: web.Request, *, body: EmailPassBody) -> dict[s
     errors=(400, 401, 429),
 )
 async def login_user(request: web.Request, *, body: EmailPassBody) -> dict[str, str]:
-    _limit_attempts(request, body.email)
+    limit_attempts(request, body.email)
     identity = await authenticate("user", body.email, body.password)
     return _token(request, identity_context(identity))
 

@@ -39,6 +39,8 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 STORE_PREFIX = "/store"
 # Methods aiohttp adds on its own (HEAD beside every GET) or that match anything.
 SKIPPED_METHODS = frozenset({"HEAD", "*"})
+# Pages for people (HTML forms), not part of the API.
+SKIPPED_PREFIXES = ("/dashboard",)
 _PATH_PARAMETER = re.compile(r"\{([^{}:]+)(?::[^{}]*)?\}")
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -120,6 +122,8 @@ def _route_path(resource: web.AbstractResource) -> str:
 def _operations(app: web.Application) -> Iterator[_Operation]:
     for route in app.router.routes():
         if route.method in SKIPPED_METHODS or route.resource is None:
+            continue
+        if route.resource.canonical.startswith(SKIPPED_PREFIXES):
             continue
         spec = getattr(route.handler, "__endpoint__", None)
         yield _Operation(route.method.upper(), _route_path(route.resource), route.handler, spec)

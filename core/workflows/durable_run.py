@@ -23,6 +23,7 @@ import pluggy
 from tortoise.transactions import in_transaction
 
 from core.errors import PermanentError, RetryableError
+from core.metrics import observe_step_attempt
 from core.models import WorkflowStepRecord
 from core.workflows.checkpoints import Checkpoints
 from core.workflows.engine import (
@@ -187,7 +188,8 @@ class DurableRun(WorkflowRun):
                 await self._checkpoints.step_started(seq, step.name, attempts, error)
                 self._last_recorded = max(self._last_recorded, seq)
                 try:
-                    return await self._attempt(step, seq, input, ctx, specs)
+                    with observe_step_attempt(self.workflow_name, step.name):
+                        return await self._attempt(step, seq, input, ctx, specs)
                 except LeaseLost:
                     raise
                 except (RetryableError, TimeoutError) as exc:

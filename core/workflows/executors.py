@@ -22,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import in_progress_key_prefix
+from arq.constants import health_check_key_suffix, in_progress_key_prefix
 from redis.exceptions import RedisError
 
 from core.config import Settings
@@ -101,7 +102,12 @@ class InProcessExecutor:
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self.scheduler = EmbeddedScheduler(engine, list(jobs))
         self._runs: dict[str, asyncio.Task[None]] = {}
+        self._executing: set[str] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self.max_concurrent_runs = settings.max_concurrent_runs
+        self.started_at: float | None = None  # time.time() of the last start()
+        self.runs_started = 0  # executions that got a slot since this object was created
+        self.runs_finished = 0  # of those, the ones that ended (whatever the outcome)
         self._events_written = asyncio.Event()
         self._stopping = asyncio.Event()
         self._accepting = False
@@ -111,10 +117,32 @@ class InProcessExecutor:
         """The runs submitted to this process and not finished yet (waiting for a slot or running)."""
         return list(self._runs)
 
+    @property
+    def executing_run_ids(self) -> list[str]:
+        """The runs executing in this process now (holding one of the ``max_concurrent_runs`` slots)."""
+        return list(self._executing)
+
+    def figures(self) -> dict[str, object]:
+        """This runner's own figures, for the dashboard and ``/metrics`` (read-only, no I/O)."""
+        return {
+            "max_concurrent_runs": self.max_concurrent_runs,
+            "running": len(self._executing),
+            "waiting_for_slot": len(self._runs) - len(self._executing),
+            "recovery_interval_seconds": self.recovery_interval,
+            "accepting": self._accepting,
+            "loops": {task.get_name(): not task.done() for task in self._loops},
+            "scheduler_running": self.scheduler.running,
+            "scheduled_jobs": len(self.scheduler.jobs),
+            "started_at": self.started_at,
+            "runs_started": self.runs_started,
+            "runs_finished": self.runs_finished,
+        }
+
     async def start(self) -> None:
         """Accept runs and start the background loops (each runs once at once, then periodically)."""
         self._stopping.clear()
         self._accepting = True
+        self.started_at = time.time()
         self._loops = [
             asyncio.create_task(self._every(self.recovery_interval, self._recover), name="workflow-recovery"),
             asyncio.create_task(self._every(PRUNE_INTERVAL_SECONDS, self._prune), name="workflow-prune"),
@@ -166,12 +194,17 @@ class InProcessExecutor:
 
     async def _execute(self, run_id: str) -> None:
         async with self._slots:
+            self._executing.add(run_id)
+            self.runs_started += 1
             try:
                 await self.engine.execute(run_id)
             except Exception:
                 # The engine records a run's own failures; this is an infrastructure error
                 # (database down...). The run stays runnable and the recovery loop retries it.
                 log.exception("workflow run %s could not be executed", run_id)
+            finally:
+                self._executing.discard(run_id)
+                self.runs_finished += 1
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[object]]) -> None:
         while not self._stopping.is_set():
@@ -225,6 +258,11 @@ class ArqExecutor:
     def __init__(self, redis: ArqRedis, queue_name: str) -> None:
         self.redis = redis
         self.queue_name = queue_name
+
+    @property
+    def health_check_key(self) -> str:
+        """The key the queue's workers write their arq health check to (``<queue>:health-check``)."""
+        return self.queue_name + health_check_key_suffix
 
     def job_id(self, run_id: str) -> str:
         """The arq job id of ``run_id``'s job."""

@@ -147,4 +147,5 @@ def _print_summary(credentials: dict[str, str], path: Path, sync_run: SyncRun) -
     for name, value in credentials.items():
         print(f"{name + ':':<{width}} {value}")
     print(f"written to {path}")
+    print(f"dashboard: {credentials['base_url']}/dashboard (log in as the admin above)")
     print("serving; Ctrl-C stops")
