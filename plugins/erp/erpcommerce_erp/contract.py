@@ -42,6 +42,7 @@ __all__ = [
     "ErpOrder",
     "ErpOrderLine",
     "ErpOrderRef",
+    "ErpOrderState",
     "ErpPrice",
     "ErpProduct",
     "ErpVariant",
@@ -261,6 +262,21 @@ class ErpOrderRef(ErpModel):
     status: str | None = None
 
 
+class ErpOrderState(ErpModel):
+    """An ERP order found for a store order (``erpcommerce reconcile``), cancelled ones included.
+
+    ``reference`` is the store order id it was made for (:attr:`ErpOrder.id`, which
+    :meth:`ErpClient.create_order` received); ``status`` and ``fulfillment_status`` are in the
+    ERP's terms, mapped as the order-update webhook maps them.
+    """
+
+    reference: str = Field(min_length=1)
+    external_id: str = Field(min_length=1)
+    name: str | None = None
+    status: str = Field(min_length=1)
+    fulfillment_status: str | None = None
+
+
 class OrderUpdate(ErpModel):
     """An order change the ERP reported through the webhook.
 
@@ -332,6 +348,9 @@ class ErpClient(ABC):
     async def list_products(self, cursor: str | None, page: str | None, limit: int) -> Page[ErpProduct]:
         """Products (with every variant) changed since ``cursor`` (None: all), archived ones included.
 
+        From ``cursor`` None the stream lists every product once: ``erpcommerce reconcile`` reads
+        it so to compare the whole catalogue.
+
         :param page: the previous page's ``next_page`` (None: the first page).
         :param limit: the most products in one page.
         """
@@ -343,11 +362,14 @@ class ErpClient(ABC):
     @abstractmethod
     async def list_price_changes(self, cursor: str | None, page: str | None, limit: int) -> Page[VariantPrices]:
         """Variants whose store prices changed since ``cursor`` (ERP price rules change without
-        touching the product's write date), each with its complete price list."""
+        touching the product's write date), each with its complete price list.
+
+        From ``cursor`` None: every variant the ERP prices, once each, with its current list (the
+        whole price list as ``erpcommerce reconcile`` compares it)."""
 
     @abstractmethod
     async def list_stock_changes(self, cursor: str | None, page: str | None, limit: int) -> Page[StockLevel]:
-        """Variants whose stock changed since ``cursor``."""
+        """Variants whose stock changed since ``cursor`` (None: every variant, once each)."""
 
     # -- the cart: one batched call per hook -----------------------------------------------------
 
@@ -383,6 +405,19 @@ class ErpClient(ABC):
     async def cancel_order(self, external_id: str, idempotency_key: str) -> None:
         """Cancel (or delete, while still a draft) an order :meth:`create_order` made: the
         compensation of a failed order sync. Cancelling an already cancelled order is not an error."""
+
+    # -- reconcile -------------------------------------------------------------------------------
+
+    async def list_orders_by_reference(self, references: list[str]) -> list[ErpOrderState]:
+        """Every ERP order made for one of the store orders ``references`` (store order ids, at
+        most a few hundred per call), cancelled ones included, with its current status.
+
+        ``erpcommerce reconcile`` uses it to find store orders missing in the ERP, duplicated
+        there (several live ERP orders for one store order) or whose status differs.
+
+        :raises NotImplementedError: the default: reconcile then reports that it cannot check orders.
+        """
+        raise NotImplementedError(f"{self.name}'s client cannot list orders by store reference")
 
     # -- webhook ---------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from erpcommerce_erp.contract import (
     ErpCustomer,
     ErpOrder,
     ErpOrderRef,
+    ErpOrderState,
     ErpProduct,
     Page,
     PriceQuote,
@@ -33,6 +34,7 @@ from erpcommerce_erp.contract import (
     StockLevel,
     VariantPrices,
 )
+from erpcommerce_erp.metrics import observe_call
 from erpcommerce_erp.settings import ErpPluginSettings
 
 __all__ = [
@@ -80,28 +82,34 @@ class ErpGateway:
         figures = self.figures.setdefault(operation, CallFigures())
         started = time.perf_counter()
         figures.calls += 1
+        error: str | None = None  # the kind of failure, for the Prometheus metrics
         try:
             async with asyncio.timeout(timeout):
                 return await fn(*args, **kwargs)
-        except (CommerceError, ConfigError):
+        except (CommerceError, ConfigError, NotImplementedError) as exc:  # NotImplementedError: an optional call
             figures.failures += 1
+            error = _error_kind(exc)
             raise
         except TimeoutError:
             figures.failures += 1
+            error = "timeout"
             raise ErpUnavailable(
                 f"{self.name} did not answer within {timeout:g} s ({operation}); try again later"
             ) from None
         except ValidationError as exc:
             figures.failures += 1
+            error = "malformed"
             raise self.malformed(operation, _describe_validation(exc)) from None
         except Exception as exc:  # transport errors and client bugs alike: fail closed
             figures.failures += 1
+            error = "unavailable"
             log.warning("erp call failed", extra={"operation": operation, "error": repr(exc)})
             raise ErpUnavailable(f"{self.name} could not be reached ({operation}): {_one_line(exc)}") from None
         finally:
             elapsed = time.perf_counter() - started
             figures.seconds += elapsed
             figures.slowest = max(figures.slowest, elapsed)
+            observe_call(operation, elapsed, error)
 
     def malformed(self, operation: str, detail: str) -> ErpUnavailable:
         """The error for an answer that does not fit the contract."""
@@ -232,6 +240,30 @@ class ErpGateway:
             idempotency_key,
             timeout=self.settings.sync_timeout_seconds,
         )
+
+
+    async def list_orders_by_reference(self, references: Iterable[str]) -> list[ErpOrderState]:
+        """The ERP orders made for the store orders ``references`` (only those asked about).
+
+        :raises NotImplementedError: when the client cannot answer (see the contract).
+        """
+        asked = list(dict.fromkeys(references))
+        if not asked:
+            return []
+        result = await self.call("list_orders_by_reference", self.client.list_orders_by_reference, asked,
+                                 timeout=self.settings.sync_timeout_seconds)
+        found = self._expect_list("list_orders_by_reference", result, ErpOrderState)
+        unasked = {state.reference for state in found} - set(asked)
+        if unasked:
+            raise self.malformed("list_orders_by_reference", f"an order for {sorted(unasked)[0]}, which was not asked for")
+        return found
+
+
+def _error_kind(exc: Exception) -> str:
+    """The ``error`` label of a failure the client raised as one of core's errors."""
+    if isinstance(exc, ErpUnavailable):
+        return "unavailable"
+    return "not_implemented" if isinstance(exc, NotImplementedError) else "refused"
 
 
 def _describe_validation(exc: ValidationError) -> str:

@@ -7,6 +7,7 @@ client (no ERP plugin installed) every hook here does nothing.
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -17,6 +18,7 @@ from core.views import CartView, CustomerView, ItemToAdd, LinePrice, PricingPurp
 from erpcommerce_erp import cart_rules, hookspecs, order_export, prices, product_sync, webhook
 from erpcommerce_erp.gateway import ErpGateway
 from erpcommerce_erp.price_cache import PriceCache
+from erpcommerce_erp.reconcile_command import add_reconcile_command
 from erpcommerce_erp.settings import ErpPluginSettings, load_plugin_settings
 
 if TYPE_CHECKING:
@@ -86,6 +88,11 @@ class ErpPlugin:
     async def shutdown(self) -> None:
         if self._gateway is not None:
             await self._gateway.client.close()
+
+    @hookimpl
+    def add_commands(self, commands: Any, options: argparse.ArgumentParser) -> None:
+        """``erpcommerce reconcile``."""
+        add_reconcile_command(commands, options)
 
     @hookimpl
     def add_routes(self, app: web.Application) -> None:

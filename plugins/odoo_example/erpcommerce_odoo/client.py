@@ -20,6 +20,7 @@ from erpcommerce_erp.contract import (
     ErpCustomer,
     ErpOrder,
     ErpOrderRef,
+    ErpOrderState,
     ErpProduct,
     OrderUpdate,
     Page,
@@ -182,6 +183,9 @@ class OdooClient(ErpClient):
 
     async def cancel_order(self, external_id: str, idempotency_key: str) -> None:
         await orders.cancel_order(self.rpc, external_id)
+
+    async def list_orders_by_reference(self, references: list[str]) -> list[ErpOrderState]:
+        return await orders.orders_by_reference(self.rpc, references)
 
     def parse_order_update(self, body: bytes, *, event_id: str | None = None) -> OrderUpdate:
         return orders.parse_order_update(body, event_id)

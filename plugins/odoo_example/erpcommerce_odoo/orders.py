@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from core.errors import InvalidData, PermanentError
-from erpcommerce_erp.contract import ErpOrder, ErpOrderLine, ErpOrderRef, OrderUpdate
+from erpcommerce_erp.contract import ErpOrder, ErpOrderLine, ErpOrderRef, ErpOrderState, OrderUpdate
 from erpcommerce_odoo.partners import Partners
 from erpcommerce_odoo.records import SaleOrderRecord
 from erpcommerce_odoo.rpc import OdooRpc
@@ -25,6 +25,7 @@ from erpcommerce_odoo.rpc import OdooRpc
 __all__ = [
     "cancel_order",
     "create_order",
+    "orders_by_reference",
     "parse_order_update",
 ]
 
@@ -67,6 +68,22 @@ async def cancel_order(rpc: OdooRpc, external_id: str) -> None:
         await rpc.execute_kw(ORDER, "unlink", [[found.id]])
 
 
+async def orders_by_reference(rpc: OdooRpc, references: list[str]) -> list[ErpOrderState]:
+    """Every ``sale.order`` whose ``client_order_ref`` is one of ``references``, cancelled ones too (one call)."""
+    if not references:
+        return []
+    rows = await rpc.execute_kw(
+        ORDER, "search_read", [[("client_order_ref", "in", list(references))], SaleOrderRecord.FIELDS],
+        {"order": "id asc"},
+    )
+    found = [SaleOrderRecord.model_validate(row) for row in rows]
+    return [
+        ErpOrderState(reference=record.client_order_ref, external_id=str(record.id), name=record.name,
+                      status=record.state)
+        for record in found if record.client_order_ref
+    ]
+
+
 def parse_order_update(body: bytes, event_id: str | None) -> OrderUpdate:
     """Odoo's webhook JSON (``{"_model": "sale.order", "_id": 42, "state": "sale", ...}``) as an update.
 
@@ -75,7 +92,7 @@ def parse_order_update(body: bytes, event_id: str | None) -> OrderUpdate:
     """
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to read
         raise InvalidData("Malformed Odoo webhook: the body is not JSON") from None
     if not isinstance(payload, dict):
         raise InvalidData("Malformed Odoo webhook: the body is not a JSON object")

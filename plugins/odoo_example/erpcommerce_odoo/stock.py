@@ -4,9 +4,14 @@
 ``detailed_type == "product"`` in 17); ``allow_out_of_stock_order`` is the template's flag when
 website_sale_stock is installed, else False. The stock stream follows ``stock.quant``'s
 ``write_date`` (a stock move does not touch the product), resuming after the last quant read
-(:mod:`erpcommerce_odoo.cursors`); a full stream (no cursor) reads every variant and starts the
-quants' key at the newest quant. A quant Odoo deletes (emptied) leaves no trace: the next move of that product, or a
-``--full`` sync, brings its stock.
+(:mod:`erpcommerce_odoo.cursors`), then two more phases, each after its own key: the variants
+written since the cursor (a variant created, or restored with its template, has stock the store
+does not know yet: no quant of it changed), and the products of the ``sale.order`` written since
+the cursor (a confirmed or cancelled order changes what the store may sell although no quant
+changes when nothing was on hand; the store counts its own orders down meanwhile). A full stream
+(no cursor) reads every active variant and starts each key at the newest row. A quant Odoo
+deletes (emptied) leaves no trace: the next move of that product, or a ``--full`` sync, brings
+its stock.
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ __all__ = [
 ]
 
 QUANTS = "quants"
-VARIANTS = "variants"
+VARIANTS = "variants"  # the full stream: every active variant, by id
+PRODUCTS = "products"  # variants written since the cursor
+ORDERS = "orders"  # sale orders written since the cursor
+# Delta phases, in order: the model read, its fields, its context.
+DELTA_PHASES: dict[str, tuple[str, list[str], dict[str, Any]]] = {
+    QUANTS: ("stock.quant", ["product_id", "write_date"], {}),
+    PRODUCTS: ("product.product", ["write_date"], ALL),
+    ORDERS: ("sale.order", ["write_date"], {}),
+}
 TYPE_FIELDS = ("is_storable", "detailed_type", "type", "allow_out_of_stock_order")
 
 
@@ -76,7 +89,8 @@ async def stock_levels(reference: OdooReference, variant_ids: list[int], *, arch
 async def list_stock_changes(
     reference: OdooReference, cursor: str | None, page: str | None, limit: int
 ) -> Page[StockLevel]:
-    """One page of the stock stream: the variants of quants written after ``cursor`` (None: all variants)."""
+    """One page of the stock stream (see the module doc): every variant (no cursor), or the
+    variants of quants, variants and sale orders written after ``cursor``, phase by phase."""
     size = min(limit, reference.settings.page_size)
     position = Cursor.decode(cursor)
     token = Token.decode(page, QUANTS if cursor is not None else VARIANTS)
@@ -88,24 +102,21 @@ async def list_stock_changes(
         )
         variant_ids = [int(i) for i in ids]
         if page is None:
-            newest = await _newest_quant(reference)
-            if newest is not None:
-                keys[QUANTS] = newest
+            keys.update(await _newest_keys(reference))
         next_token = (Token(phase=VARIANTS, after=("", variant_ids[-1]), keys=keys)
                       if len(variant_ids) == size else None)
     else:
-        domain = keyset_domain(position.mark(QUANTS), token.after, reference.settings.cursor_overlap_seconds)
+        model, fields, context = DELTA_PHASES[token.phase]
+        domain = keyset_domain(position.mark(token.phase), token.after, reference.settings.cursor_overlap_seconds)
         rows = await reference.rpc.execute_kw(
-            "stock.quant", "search_read", [domain, ["product_id", "write_date"]],
-            {"order": KEYSET_ORDER, "limit": size},
+            model, "search_read", [domain, fields], {"order": KEYSET_ORDER, "limit": size, **context},
         )
-        quants = [_Quant.model_validate(row) for row in rows]
-        variant_ids = list(dict.fromkeys(q.product_id for q in quants if q.product_id is not None))
-        if quants:
-            last = (quants[-1].write_date, quants[-1].id)
-            keys[QUANTS] = max(keys.get(QUANTS, last), last)
-        next_token = (Token(phase=QUANTS, after=(quants[-1].write_date, quants[-1].id), keys=keys)
-                      if len(rows) == size else None)
+        changed = [_Changed.model_validate(row) for row in rows]
+        variant_ids = await _variants_of(reference, token.phase, changed)
+        if changed:
+            last = (changed[-1].write_date, changed[-1].id)
+            keys[token.phase] = max(keys.get(token.phase, last), last)
+        next_token = _next_delta_token(token.phase, changed, size, keys)
     return Page[StockLevel](
         items=await stock_levels(reference, variant_ids),
         next_page=None if next_token is None else next_token.encode(),
@@ -113,7 +124,34 @@ async def list_stock_changes(
     )
 
 
-class _Quant(BaseModel):
+def _next_delta_token(phase: str, changed: list[_Changed], size: int, keys: dict[str, Key]) -> Token | None:
+    """The same phase after the last row while pages are full, then the next phase, then the end."""
+    if len(changed) == size:
+        return Token(phase=phase, after=(changed[-1].write_date, changed[-1].id), keys=keys)
+    order = list(DELTA_PHASES)
+    following = order.index(phase) + 1
+    return Token(phase=order[following], keys=keys) if following < len(order) else None
+
+
+async def _variants_of(reference: OdooReference, phase: str, changed: list[_Changed]) -> list[int]:
+    """The variants whose stock a page of changed rows may have changed."""
+    if phase == QUANTS:
+        return list(dict.fromkeys(row.product_id for row in changed if row.product_id is not None))
+    if phase == PRODUCTS:
+        return [row.id for row in changed]
+    if not changed:
+        return []
+    lines = await reference.rpc.execute_kw(
+        "sale.order.line", "search_read", [[("order_id", "in", [row.id for row in changed])], ["product_id"]],
+        {"order": "id asc"},
+    )
+    found = [_Changed.model_validate({**line, "write_date": ""}) for line in lines]
+    return list(dict.fromkeys(row.product_id for row in found if row.product_id is not None))
+
+
+class _Changed(BaseModel):
+    """A row a delta phase read: its key, and the variant it is about (quants, order lines)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: int
@@ -121,10 +159,13 @@ class _Quant(BaseModel):
     write_date: str
 
 
-async def _newest_quant(reference: OdooReference) -> Key | None:
-    """The newest quant's key: a full stream's cursor (later quant writes are read next time)."""
-    rows = await reference.rpc.execute_kw(
-        "stock.quant", "search_read", [[], ["write_date"]],
-        {"order": "write_date desc, id desc", "limit": 1}
-    )
-    return row_key(rows[0]) if rows else None
+async def _newest_keys(reference: OdooReference) -> dict[str, Key]:
+    """Each delta phase's newest row: a full stream's cursor (later writes are read next time)."""
+    keys: dict[str, Key] = {}
+    for phase, (model, _, context) in DELTA_PHASES.items():
+        rows = await reference.rpc.execute_kw(
+            model, "search_read", [[], ["write_date"]], {"order": "write_date desc, id desc", "limit": 1, **context}
+        )
+        if rows:
+            keys[phase] = row_key(rows[0])
+    return keys

@@ -20,6 +20,7 @@ from erpcommerce_erp.contract import (
     ErpCustomer,
     ErpOrder,
     ErpOrderRef,
+    ErpOrderState,
     ErpProduct,
     Page,
     PriceQuote,
@@ -195,6 +196,17 @@ class FakeErp(ErpClient):
         await self._enter("cancel_order", (external_id, idempotency_key))
         if external_id in self.orders:
             self.orders[external_id].status = "cancel"
+
+    async def list_orders_by_reference(self, references: list[str]) -> list[ErpOrderState]:
+        answer = await self._enter("list_orders_by_reference", references)
+        if answer is not _ANSWER:
+            return answer  # type: ignore[no-any-return]
+        wanted = set(references)
+        return [
+            ErpOrderState(reference=order.order.id, external_id=order.external_id, name=f"S{order.external_id}",
+                          status=order.status)
+            for order in self.orders.values() if order.order.id in wanted
+        ]
 
     def live_orders(self) -> list[FakeErpOrder]:
         return [order for order in self.orders.values() if order.status != "cancel"]

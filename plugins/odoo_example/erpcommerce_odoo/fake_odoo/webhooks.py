@@ -3,7 +3,7 @@
 The body is what Odoo 17's "Send Webhook Notification" action posts::
 
     {"_action": "Send Webhook Notification(#1)", "_id": 42, "_model": "sale.order", "id": 42,
-     "state": "sale", "name": "S00042", "client_order_ref": "order_01..."}
+     "state": "sale", "name": "S00042", "client_order_ref": "order_01...", "write_date": "2025-01-01 10:00:00"}
 
 The URL is configurable (``--webhook-url``, ``POST /fake/webhook``); a ``?token=...`` is simply part
 of it. Deliveries never block the RPC call that caused them: they are queued and posted in order
@@ -51,11 +51,13 @@ class WebhookSender:
     """Queues and posts ``sale.order`` state changes.
 
     :param url: where to post (None: no webhooks).
-    :param fields: the fields of the order put in the body, next to ``_id``/``_model``/``id``.
+    :param fields: the fields of the order put in the body, next to ``_id``/``_model``/``id``
+        (``write_date`` makes a repeated change, cancel -> reopen -> cancel, a new body: the store
+        takes the SHA-256 of the body as the event id, so an identical body is a replay to it).
     """
 
     def __init__(self, url: str | None = None, *, attempts: int = 4, backoff: float = 0.2, timeout: float = 5.0,
-                 fields: tuple[str, ...] = ("state", "name", "client_order_ref")) -> None:
+                 fields: tuple[str, ...] = ("state", "name", "client_order_ref", "write_date")) -> None:
         self.url = url
         self.attempts = attempts
         self.backoff = backoff
