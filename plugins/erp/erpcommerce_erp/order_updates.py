@@ -5,7 +5,10 @@ The webhook (:mod:`erpcommerce_erp.webhook`) stores one run per event id
 runs exactly once:
 
 - the order is the one whose ``metadata.external_id`` is the ERP order's id (written by
-  :mod:`erpcommerce_erp.order_export`); none, or several, fails the run naming the ERP order;
+  :mod:`erpcommerce_erp.order_export`). None is retried (``[plugins.erp] order_update_*``): the ERP
+  may report its order before the export stored the ERP id (Odoo posts the confirmation while the
+  export still waits for ``action_confirm``'s answer); still none after the retries, or several,
+  fails the run naming the ERP order;
 - the ERP status becomes the order's ``status`` through the ERP client's
   :attr:`~erpcommerce_erp.contract.ErpClient.order_status_map` overridden by ``[plugins.erp]
   status_map`` (a store status maps to itself); an unknown status fails the run naming it.
@@ -15,10 +18,10 @@ runs exactly once:
 - the update's ``metadata`` is merged into ``metadata["erp"]``, and ``metadata["erp_last_update"]``
   records the ERP status, event id and signed timestamp applied.
 
-Order of updates: runs apply updates as they execute, which is the order the ERP sent them in
-all but rare cases (a retried delivery overtaking a newer one). With signed webhooks the signed
-timestamp settles it: an update signed before the last applied one is skipped (the run succeeds
-with ``applied: false``). Token-mode updates carry no trusted time and are applied as they come.
+Order of updates: an update older than the last applied one is skipped (the run succeeds with
+``applied: false``). With signed webhooks the signed timestamp settles it; token-mode updates carry
+no trusted time, so the time the webhook received them does (an update that waited for its order
+to be linked does not undo a newer one applied meanwhile).
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from pydantic import BaseModel
 from tortoise import connections, timezone
 from tortoise.expressions import RawSQL
 
-from core.errors import PermanentError
+from core.errors import PermanentError, RetryableError
 from core.models import Order
-from core.workflows.engine import StepContext, step, workflow
+from core.workflows.engine import RetryPolicy, StepContext, step, workflow
 from erpcommerce_erp.contract import OrderUpdate
 from erpcommerce_erp.order_export import EXTERNAL_ID_KEY
 
@@ -46,8 +49,10 @@ __all__ = [
     "ORDER_STATUSES",
     "SYNC_ORDER_FROM_ERP",
     "AppliedUpdate",
+    "OrderNotLinkedYet",
     "OrderUpdateInput",
     "find_order_by_external_id",
+    "order_update_retry",
     "store_fulfillment_status",
     "store_order_status",
     "sync_order_from_erp",
@@ -84,10 +89,15 @@ _EXTERNAL_ID_SQL = {
 
 
 class OrderUpdateInput(BaseModel):
-    """The run's input: the verified update and, for signed webhooks, the signed timestamp."""
+    """The run's input: the verified update, the signed timestamp (signed webhooks), when it arrived."""
 
     update: OrderUpdate
     sent_at: int | None = None
+    received_at: float | None = None
+
+
+class OrderNotLinkedYet(RetryableError):
+    """No store order carries this ERP order's id (yet): retried, then the run fails naming it."""
 
 
 class AppliedUpdate(BaseModel):
@@ -175,7 +185,29 @@ def _erp(ctx: StepContext) -> ErpPlugin:
     return erp_plugin(ctx.run.plugins)
 
 
-@step("apply-erp-order-update", transactional=True)
+def order_update_retry(ctx: StepContext) -> RetryPolicy:
+    """``[plugins.erp] order_update_*``: how long an update waits for its order to be linked."""
+    settings = _erp(ctx).settings
+    return RetryPolicy(
+        max_retries=settings.order_update_max_retries,
+        backoff_seconds=settings.order_update_backoff_seconds,
+        max_backoff_seconds=settings.order_update_max_backoff_seconds,
+    )
+
+
+def _is_older(input: OrderUpdateInput, last: object) -> bool:
+    """Whether the update is older than the last applied one (signed time first, else arrival)."""
+    if not isinstance(last, dict):
+        return False
+    last_sent_at, last_received_at = last.get("sent_at"), last.get("received_at")
+    if input.sent_at is not None and isinstance(last_sent_at, int):
+        return input.sent_at < last_sent_at
+    if input.received_at is not None and isinstance(last_received_at, int | float):
+        return input.received_at < last_received_at
+    return False
+
+
+@step("apply-erp-order-update", transactional=True, retry=order_update_retry)
 async def apply_order_update(input: OrderUpdateInput, ctx: StepContext) -> AppliedUpdate:
     """Set the order's statuses and ERP metadata from the update (see the module doc).
 
@@ -190,19 +222,23 @@ async def apply_order_update(input: OrderUpdateInput, ctx: StepContext) -> Appli
         update, {**client.fulfillment_status_map, **erp.settings.fulfillment_status_map}
     )
     found = await find_order_by_external_id(update.external_id, for_update=True)
-    if len(found) != 1:
-        which = "no store order" if not found else f"several store orders ({', '.join(o.id for o in found)})"
-        raise PermanentError(f"{client.name} order {update.external_id} matches {which} (metadata.external_id)")
+    if not found:
+        raise OrderNotLinkedYet(
+            f"{client.name} order {update.external_id} matches no store order (metadata.external_id)"
+        )
+    if len(found) > 1:
+        orders = ", ".join(order.id for order in found)
+        raise PermanentError(
+            f"{client.name} order {update.external_id} matches several store orders ({orders}) (metadata.external_id)"
+        )
     order = found[0]
     metadata: dict[str, Any] = dict(order.metadata or {})
     last = metadata.get(LAST_UPDATE_KEY)
-    last_sent_at = last.get("sent_at") if isinstance(last, dict) else None
-    if input.sent_at is not None and isinstance(last_sent_at, int) and input.sent_at < last_sent_at:
+    if _is_older(input, last):
         return AppliedUpdate(
             order_id=order.id, status=order.status, fulfillment_status=order.fulfillment_status, applied=False
         )
-    sent_at = input.sent_at if input.sent_at is not None else last_sent_at
-    _apply(order, metadata, update, sent_at, status, fulfillment)
+    _apply(order, metadata, input, last if isinstance(last, dict) else {}, status, fulfillment)
     await order.save(update_fields=["status", "fulfillment_status", "canceled_at", "metadata", "updated_at"])
     return AppliedUpdate(order_id=order.id, status=order.status, fulfillment_status=order.fulfillment_status)
 
@@ -210,11 +246,12 @@ async def apply_order_update(input: OrderUpdateInput, ctx: StepContext) -> Appli
 def _apply(
     order: Order,
     metadata: dict[str, Any],
-    update: OrderUpdate,
-    sent_at: int | None,
+    input: OrderUpdateInput,
+    last: dict[str, Any],
     status: str,
     fulfillment: str | None,
 ) -> None:
+    update = input.update
     order.status = status
     if status == "canceled":
         order.canceled_at = order.canceled_at or timezone.now()
@@ -224,7 +261,12 @@ def _apply(
         order.fulfillment_status = fulfillment
     previous = metadata.get(ERP_METADATA_KEY)
     metadata[ERP_METADATA_KEY] = {**(previous if isinstance(previous, dict) else {}), **(update.metadata or {})}
-    metadata[LAST_UPDATE_KEY] = {"status": update.status, "event_id": update.event_id, "sent_at": sent_at}
+    metadata[LAST_UPDATE_KEY] = {
+        "status": update.status,
+        "event_id": update.event_id,
+        "sent_at": input.sent_at if input.sent_at is not None else last.get("sent_at"),
+        "received_at": input.received_at if input.received_at is not None else last.get("received_at"),
+    }
     order.metadata = metadata
 
 

@@ -45,6 +45,11 @@ class ErpPluginSettings(BaseModel):
     order_sync_max_retries: int = Field(default=8, ge=0)
     order_sync_backoff_seconds: float = Field(default=2.0, gt=0)
     order_sync_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    # ERP -> order: an update for an ERP order no store order is linked to (yet) is retried this
+    # many times with this backoff (the export may not have stored the ERP id yet), then fails.
+    order_update_max_retries: int = Field(default=10, ge=0)
+    order_update_backoff_seconds: float = Field(default=2.0, gt=0)
+    order_update_max_backoff_seconds: float = Field(default=60.0, gt=0)
     # Signed webhooks: how old X-Erp-Timestamp may be, in seconds.
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     # ERP order status -> store order status, over the ERP client's own map.

@@ -18,6 +18,7 @@ under ``/store``: no publishable key, no bearer token.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Literal
 
 from aiohttp import web
@@ -101,7 +102,7 @@ async def receive_order_update(request: web.Request) -> web.StreamResponse | Ord
         event_id=update.event_id,
         subject=update.external_id,
         workflow=sync_order_from_erp,
-        input=OrderUpdateInput(update=update, sent_at=sent_at),
+        input=OrderUpdateInput(update=update, sent_at=sent_at, received_at=time.time()),
         run_id=sync_order_from_erp_run_id(update.event_id),
     )
     if receipt.duplicate:
@@ -143,4 +144,19 @@ def _parse(client: ErpClient, body: bytes, event_id: str | None) -> OrderUpdate:
     if not isinstance(update, OrderUpdate):
         count_rejection(SOURCE, "malformed")
         raise InvalidData(f"{client.name} could not read the order update (got {type(update).__name__})")
+    if _holds_nul(update.model_dump()):
+        # PostgreSQL text and JSON cannot store U+0000: it was a 500 there (found by drill_webhook.py)
+        count_rejection(SOURCE, "malformed")
+        raise InvalidData("Malformed order update: a value contains a NUL character")
     return update
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a string anywhere in ``value`` (keys of dicts included) contains U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False

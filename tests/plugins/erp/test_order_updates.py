@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -22,12 +23,15 @@ from tests.plugins.erp.orders_support import DrivenEngine, make_order, run_of
 from tests.plugins.erp.orders_support import driven_engine  # noqa: F401 - a fixture
 
 
+MAPS = {
+    "status_map": {"sale": "pending", "done": "completed", "cancel": "canceled", "bogus": "shipped"},
+    "fulfillment_status_map": {"done": "fulfilled", "in_transit": "shipped"},
+}
+
+
 @pytest.fixture
 def erp_options() -> dict[str, object]:
-    return {
-        "status_map": {"sale": "pending", "done": "completed", "cancel": "canceled", "bogus": "shipped"},
-        "fulfillment_status_map": {"done": "fulfilled", "in_transit": "shipped"},
-    }
+    return dict(MAPS)
 
 
 def update(status: str, event_id: str = "evt_1", external_id: str = "7", **fields: Any) -> OrderUpdate:
@@ -116,7 +120,7 @@ async def test_an_update_sets_the_status_fulfillment_and_erp_metadata(
         "external_id": "7",
         "gift": True,
         "erp": {"carrier": "DHL", "picking": "WH/OUT/0001"},
-        "erp_last_update": {"status": "done", "event_id": "evt_1", "sent_at": 1_700_000_000},
+        "erp_last_update": {"status": "done", "event_id": "evt_1", "sent_at": 1_700_000_000, "received_at": None},
     }
     run = await run_of(sync_order_from_erp_run_id("evt_1"))
     assert run.output == {
@@ -171,6 +175,43 @@ async def test_an_older_signed_update_is_skipped(erp_store: ErpStore, driven_eng
     assert stored.metadata is not None and stored.metadata["erp_last_update"]["sent_at"] == 2_000
 
 
+LINKED_LATER = {**MAPS, "order_update_max_retries": 200, "order_update_backoff_seconds": 0.01,
+                "order_update_max_backoff_seconds": 0.01}
+
+
+@pytest.mark.parametrize("erp_options", [LINKED_LATER])
+async def test_an_update_waits_for_its_order_to_be_linked(erp_store: ErpStore, driven_engine: DrivenEngine) -> None:
+    order = await make_order(erp_store)  # exported, but the ERP id not stored yet
+
+    async def link_soon() -> None:
+        await asyncio.sleep(0.1)
+        await Order.filter(id=order.id).update(metadata={"external_id": "7"})
+
+    linking = asyncio.create_task(link_soon())
+    assert await apply(driven_engine, update("cancel")) == "done"
+    await linking
+    assert (await Order.get(id=order.id)).status == "canceled"
+
+
+@pytest.mark.parametrize("erp_options", [LINKED_LATER])
+async def test_an_update_that_waited_does_not_undo_a_newer_one(
+    erp_store: ErpStore, driven_engine: DrivenEngine
+) -> None:
+    order = await make_order(erp_store, metadata={"external_id": "7"})
+    older = OrderUpdateInput(update=update("sale", "evt_confirm"), received_at=1_000.0)
+    newer = OrderUpdateInput(update=update("cancel", "evt_cancel"), received_at=1_001.0)
+    for change in (newer, older):  # the confirmation waited for the link; the cancel did not
+        run_id = sync_order_from_erp_run_id(change.update.event_id)
+        await driven_engine.engine.start(sync_order_from_erp, change, run_id=run_id)
+        assert await driven_engine.engine.execute(run_id) == "done"
+    stored = await Order.get(id=order.id)
+    assert stored.status == "canceled"
+    assert stored.metadata is not None and stored.metadata["erp_last_update"]["event_id"] == "evt_cancel"
+    output = (await run_of(sync_order_from_erp_run_id("evt_confirm"))).output
+    assert output is not None and output["applied"] is False
+
+
+@pytest.mark.parametrize("erp_options", [{**MAPS, "order_update_max_retries": 0}])
 async def test_an_unknown_erp_order_fails_the_run_naming_it(erp_store: ErpStore, driven_engine: DrivenEngine) -> None:
     await make_order(erp_store, metadata={"external_id": "7"})
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pluggy
+import pytest
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
@@ -123,6 +124,7 @@ async def test_two_identical_deliveries_at_once_are_accepted_once(client: TestCl
     assert await WorkflowRunRecord.filter(workflow_name=SYNC_ORDER_FROM_ERP).count() == 1
 
 
+@pytest.mark.parametrize("erp_options", [{"order_update_max_retries": 0}])
 async def test_an_update_for_an_unknown_order_is_accepted_and_its_run_fails(
     client: TestClient, erp_store: ErpStore
 ) -> None:
@@ -226,6 +228,22 @@ async def test_malformed_bodies_are_refused_with_400(client: TestClient, erp_sto
     assert "event_id: Field required" in (await (await post(client, bodies[3])).json())["message"]
     assert await nothing_recorded()
     assert webhook_figures()["erp"].rejected["malformed"] == before + len(bodies) + 1
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"event_id": "evt\u0000nul"}, {"order": {"external_id": "7", "status": "comp\u0000leted"}},
+     {"order": {"external_id": "7", "status": "completed", "metadata": {"note\u0000": "x"}}}],
+)
+async def test_a_value_with_a_nul_character_is_refused_with_400(
+    client: TestClient, erp_store: ErpStore, fields: dict[str, object]
+) -> None:
+    # found by scripts/drill_webhook.py: PostgreSQL cannot store U+0000, it was a 500 there
+    payload = {"event_id": "evt_nul", "type": "order.updated", "order": {"external_id": "7", "status": "completed"}}
+    resp = await post(client, json.dumps({**payload, **fields}).encode())
+    error = await resp.json()
+    assert resp.status == 400 and error["message"].endswith("contains a NUL character"), error
+    assert await nothing_recorded()
 
 
 async def test_the_signature_is_checked_before_the_body_is_parsed(client: TestClient, erp_store: ErpStore) -> None:
