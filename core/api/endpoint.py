@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,8 @@ class EndpointSpec:
     tags: tuple[str, ...] = ()
     access: Access = Access.PUBLIC
     errors: tuple[int, ...] = field(default_factory=tuple)
+    # What a success answers: JSON (the response model), or another media type as plain text.
+    content_type: str = "application/json"
 
 
 def validation_message(error: ValidationError) -> str:
@@ -94,10 +97,45 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=payload, status=status, content_type="application/json")
 
 
+NUL_MESSAGE = "The request contains a NUL character (U+0000), which no field accepts"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _refuse_nul_in_url(request: web.Request, *, query: bool) -> None:
+    """Path values (and, with ``query``, the query's) with U+0000: PostgreSQL cannot store or
+    compare them (it was a 500, found by scripts/drill_fuzz.py), and no value of ours holds one.
+    A handler reading the raw query itself (the webhook's token) checks it first, its own way."""
+    if any("\x00" in value for value in request.match_info.values()) or (query and any(
+        "\x00" in key or "\x00" in value for key, value in request.query.items()
+    )):
+        raise InvalidData(NUL_MESSAGE)
+
+
+def _refuse_nul_in_body(raw: bytes) -> None:
+    """Same for the JSON body (U+0000 can only come as the escape ``\\u0000``: checked cheaply first)."""
+    if b"\\u0000" in raw:
+        try:
+            decoded = json.loads(raw)
+        except (ValueError, RecursionError):
+            return  # not JSON: the model's own parsing refuses it
+        if _holds_nul(decoded):
+            raise InvalidData(NUL_MESSAGE)
+
+
 async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.read()
     if not raw.strip():
         raw = b"{}"
+    _refuse_nul_in_body(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -141,9 +179,14 @@ def endpoint(
     tags: tuple[str, ...] = (),
     access: Access = Access.PUBLIC,
     errors: tuple[int, ...] = (),
+    content_type: str = "application/json",
 ) -> Callable[[Handler], Handler]:
-    """Declare a handler's request and response models (see the module docstring)."""
-    spec = EndpointSpec(body, query, response, status, summary, description, tags, access, errors)
+    """Declare a handler's request and response models (see the module docstring).
+
+    :param content_type: a success's media type when it is not JSON (the handler then returns a
+        ``web.Response``; the OpenAPI document describes the body as a string of that type).
+    """
+    spec = EndpointSpec(body, query, response, status, summary, description, tags, access, errors, content_type)
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -151,6 +194,7 @@ def endpoint(
             if not _allowed(request, spec.access):
                 return web.Response(body=UNAUTHORIZED_BODY, status=401, content_type="application/json")
             kwargs: dict[str, Any] = {}
+            _refuse_nul_in_url(request, query=spec.query is not None)
             if spec.body is not None:
                 kwargs["body"] = await _parse_body(request, spec.body)
             if spec.query is not None:

@@ -68,6 +68,7 @@ async def count_runs_by_state() -> dict[tuple[str, str], int] | None:
     description="Prometheus text format (OpenMetrics when the Accept header asks for it).",
     tags=("Operations",),
     errors=(401,),
+    content_type="text/plain",
 )
 async def metrics(request: web.Request) -> web.Response:
     require_metrics_token(request, request.app[SETTINGS].server.metrics_token)

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from tortoise.exceptions import ValidationError as FieldValueError
 
 from core.api.endpoint import json_response
 from core.api.publishable_keys import PublishableKeyCache
 from core.auth.tokens import decode_token
-from core.errors import CommerceError, NotAllowed
+from core.errors import CommerceError, InvalidData, NotAllowed
 from core.keys import AUTH, PUBLISHABLE_KEY, SETTINGS
 
 __all__ = [
@@ -59,6 +60,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or exc.content_type == "application/json":
             raise
         return json_response(_http_error_body(exc), exc.status)
+    except FieldValueError as exc:
+        # A request value the schemas let through but a column cannot hold (an id or filter longer
+        # than the column, found by the fuzz drill): bad input, not a crash.
+        field_name = str(exc).split(":", 1)[0] if ":" in str(exc) else "a field"
+        return json_response(InvalidData(f"Invalid value for {field_name}: it does not fit").to_body(), 400)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(UNKNOWN_ERROR, 500)

@@ -234,7 +234,9 @@ def _responses(operation: _Operation, spec: EndpointSpec, schemas: _Schemas) -> 
     responses: dict[str, Any] = {
         str(spec.status): {"description": spec.summary or http.HTTPStatus(spec.status).phrase}
     }
-    if spec.status != 204:
+    if spec.status != 204 and spec.content_type != "application/json":
+        responses[str(spec.status)]["content"] = {spec.content_type: {"schema": {"type": "string"}}}
+    elif spec.status != 204:
         responses[str(spec.status)]["content"] = _json_content(body_schema)
     error_statuses = set(spec.errors)
     if spec.body is not None or spec.query is not None or operation.path.startswith(STORE_PREFIX):

@@ -62,3 +62,9 @@ async def test_retrieve_order(admin_api: Any) -> None:
 async def test_retrieve_unknown_order_is_not_found(admin_api: Any) -> None:
     body = await admin_api.get("/admin/orders/order_nope", status=404)
     assert body == {"type": "not_found", "message": "Order with id: order_nope was not found"}
+
+
+async def test_an_offset_beyond_a_sql_integer_is_invalid_data(admin_api: Any) -> None:
+    # found by scripts/drill_fuzz.py: the offset reached the database, which cannot hold it (500)
+    body = await admin_api.get("/admin/orders?offset=36514497472373149696", status=400)
+    assert body["type"] == "invalid_data" and "offset" in body["message"]

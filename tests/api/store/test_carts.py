@@ -295,3 +295,18 @@ async def test_shipping_options_are_empty(client: Any, store: Any) -> None:
     resp = await client.get("/store/shipping-options?cart_id=cart_nope", headers=store.headers())
     assert (await error_of(resp, 404))["message"] == "Cart with id 'cart_nope' not found"
 
+
+
+async def test_a_nul_character_anywhere_in_the_request_is_invalid_data(client: Any, store: Any) -> None:
+    # found by scripts/drill_fuzz.py: PostgreSQL cannot store or compare U+0000 (it was a 500 there)
+    calls = [
+        client.post("/store/carts", json={"email": "a\u0000@example.com"}, headers=store.headers()),
+        client.post("/store/carts", json={"metadata": {"k\u0000": 1}}, headers=store.headers()),
+        client.get("/store/carts/cart_%00", headers=store.headers()),
+        client.get("/store/products?q=%00", headers=store.headers()),
+    ]
+    for call in calls:
+        resp = await call
+        body = await resp.json()
+        assert resp.status == 400 and body["type"] == "invalid_data" and "NUL" in body["message"], body
+    assert await Cart.all().count() == 0

@@ -106,3 +106,11 @@ async def test_regions_need_a_publishable_key(client: Any, store: Any) -> None:
     resp = await client.get("/store/regions")
     assert resp.status == 400
     assert (await resp.json())["type"] == "not_allowed"
+
+
+async def test_a_filter_or_id_longer_than_its_column_is_invalid_data_not_a_crash(client: Any, store: Any) -> None:
+    # found by scripts/drill_fuzz.py: the value reached the ORM, whose length check raised a 500
+    body = await get_regions(client, store, "?currency_code=%2F%1B%09l%11", status=400)
+    assert body["type"] == "invalid_data" and "currency_code" in body["message"]
+    resp = await client.get(f"/store/regions/{'x' * 300}", headers=store.headers())
+    assert resp.status == 400 and (await resp.json())["type"] == "invalid_data"

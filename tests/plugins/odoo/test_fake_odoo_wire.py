@@ -226,6 +226,24 @@ async def test_admin_endpoint_switches_faults_at_run_time(client: Client) -> Non
     assert (await client.post("/fake/faults", data=b"[1]")).status == 400
 
 
+async def test_calls_reaching_a_model_are_counted_and_logged_until_forgotten(client: Client) -> None:
+    await client.post("/fake/faults", json={"faults": {"http_502": {"times": 1}}})
+    call = {"service": "object", "method": "execute_kw",
+            "args": [DB, 2, PASSWORD, "product.template", "search_read", [[("id", ">", 0)], ["name"]]]}
+    assert (await client.post("/jsonrpc", json=jsonrpc_body(call))).status == 502
+    await execute_kw(client, "product.template", "search_read", [[("id", ">", 3)], ["name"]], {"limit": 2})
+    await execute_kw(client, "res.partner", "search_count", [[]])
+
+    calls = await (await client.get("/fake/calls?model=product.template")).json()
+
+    # the first call was answered 502 by the proxy: it never reached the model
+    assert calls["counts"] == {"product.template.search_read": 1, "res.partner.search_count": 1}
+    (logged,) = calls["log"]
+    assert logged["args"][0] == [["id", ">", 3]] and logged["kwargs"] == {"limit": 2}
+    assert (await (await client.delete("/fake/calls")).json())["counts"] == {}
+    assert (await (await client.get("/fake/calls")).json()) == {"counts": {}, "log": []}
+
+
 async def test_version_18_mode(aiohttp_client: Any) -> None:
     client = await aiohttp_client(create_app("demo", version="18.0"))
     assert (await rpc(client, "common", "version"))["result"]["server_version_info"][:2] == [18, 0]

@@ -5,12 +5,15 @@
   "model": "sale.order", "method": "create"}, "http_502": {}, "slow": null}, "error_rate": 0.1,
   "error_fault": "http_502", "latency": 0.05}`` (``null`` switches a fault off);
 - ``DELETE /fake/faults``: everything off;
+- ``GET /fake/calls``: the object calls that reached a model, per ``model.method``, and the latest
+  ones with their arguments (``?model=&method=`` narrows the log); ``DELETE /fake/calls`` forgets them;
 - ``GET``/``POST /fake/webhook``: ``{"url": "http://.../erp/order-updates?token=..."}`` (``null``: off),
   and the deliveries so far.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -58,6 +61,31 @@ async def delete_faults(request: web.Request) -> web.Response:
     faults = request.app[FAKE].faults
     faults.clear()
     return web.json_response(faults.to_dict())
+
+
+@routes.get("/fake/calls")
+async def get_calls(request: web.Request) -> web.Response:
+    """The object calls counted and logged so far."""
+    services = request.app[FAKE].services
+    model, method = request.query.get("model"), request.query.get("method")
+    log = [
+        call for call in services.call_log
+        if (model is None or call["model"] == model) and (method is None or call["method"] == method)
+    ]
+    return web.json_response({"counts": dict(services.calls), "log": log}, dumps=_dumps)
+
+
+@routes.delete("/fake/calls")
+async def delete_calls(request: web.Request) -> web.Response:
+    """Forget the calls counted and logged."""
+    services = request.app[FAKE].services
+    services.calls.clear()
+    services.call_log.clear()
+    return web.json_response({"counts": {}, "log": []})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
 
 
 def _webhook_state(request: web.Request) -> dict[str, Any]:

@@ -6,6 +6,7 @@ protocol; each endpoint module only turns them into its own wire format.
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from typing import Any
 
 from .api import call_kw
@@ -35,10 +36,17 @@ def version_info(version: str) -> dict[str, Any]:
 class Services:
     """Dispatches ``(service, method, args)`` as Odoo does."""
 
+    #: How many object calls :attr:`call_log` keeps (the most recent ones).
+    CALL_LOG_SIZE = 10_000
+
     def __init__(self, db: Database, security: Security, faults: Faults) -> None:
         self.db = db
         self.security = security
         self.faults = faults
+        # Object calls that reached a model (transport faults answer before): per "model.method",
+        # and the latest ones with their arguments, so a drill can tell which pages were read.
+        self.calls: Counter[str] = Counter()
+        self.call_log: deque[dict[str, Any]] = deque(maxlen=self.CALL_LOG_SIZE)
 
     def dispatch(self, service: str, method: str, args: list[Any]) -> Any:
         """Run one RPC call; raises Odoo's exceptions (and Python's, for bad arguments)."""
@@ -102,7 +110,9 @@ class Services:
         return self.call(int(uid), model, method, args, kwargs)
 
     def call(self, uid: int, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """Call a model method for an authenticated user (faults first)."""
+        """Call a model method for an authenticated user (faults first); count it and log it."""
+        self.calls[f"{model}.{method}"] += 1
+        self.call_log.append({"model": model, "method": method, "args": args, "kwargs": kwargs})
         self.faults.raise_rpc(model, method)
         if not isinstance(args, list):
             raise TypeError("args must be a list")
