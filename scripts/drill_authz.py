@@ -23,11 +23,9 @@ Prints one JSON line of figures; exits 1 when an assertion fails.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +34,10 @@ from drill_support import (
     Report,
     Store,
     common_arguments,
-    database_kind,
     free_port,
     prepare_store,
     progress,
+    run_drill,
     run_server,
     scratch_database,
     write_config,
@@ -243,10 +241,7 @@ async def drill(args: Any, workdir: Path, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = common_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
-    report = Report(DRILL, {"short": args.short, "database": database_kind(args.database_url)})
-    with tempfile.TemporaryDirectory(prefix="drill_authz_") as tmp:
-        asyncio.run(drill(args, Path(tmp), report))
-    return report.emit()
+    return run_drill(DRILL, args, drill)
 
 
 if __name__ == "__main__":

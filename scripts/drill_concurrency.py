@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -35,11 +34,11 @@ from drill_support import (
     Report,
     Store,
     common_arguments,
-    database_kind,
     free_port,
     open_database,
     prepare_store,
     progress,
+    run_drill,
     run_server,
     scratch_database,
     write_config,
@@ -168,11 +167,8 @@ async def drill(args: Any, workdir: Path, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = common_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
-    report = Report(DRILL, {"short": args.short, "database": database_kind(args.database_url)})
     random.seed(7)
-    with tempfile.TemporaryDirectory(prefix="drill_concurrency_") as tmp:
-        asyncio.run(drill(args, Path(tmp), report))
-    return report.emit()
+    return run_drill(DRILL, args, drill)
 
 
 if __name__ == "__main__":

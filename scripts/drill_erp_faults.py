@@ -30,7 +30,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -44,11 +43,11 @@ from drill_support import (
     Report,
     Store,
     common_arguments,
-    database_kind,
     free_port,
     open_database,
     prepare_store,
     progress,
+    run_drill,
     run_fake_odoo,
     run_server,
     scratch_database,
@@ -276,10 +275,7 @@ async def drill(args: Any, workdir: Path, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = common_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
-    report = Report(DRILL, {"short": args.short, "database": database_kind(args.database_url)})
-    with tempfile.TemporaryDirectory(prefix="drill_erp_faults_") as tmp:
-        asyncio.run(drill(args, Path(tmp), report))
-    return report.emit()
+    return run_drill(DRILL, args, drill)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,10 @@ from drill_support import (
     Report,
     Store,
     common_arguments,
-    database_kind,
     free_port,
     prepare_store,
     progress,
+    run_drill,
     run_server,
     scratch_database,
     write_config,
@@ -188,10 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = common_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=None, help="examples per operation and mode")
     args = parser.parse_args(argv)
-    report = Report(DRILL, {"short": args.short, "database": database_kind(args.database_url)})
-    with tempfile.TemporaryDirectory(prefix="drill_fuzz_") as tmp:
-        asyncio.run(drill(args, Path(tmp), report))
-    return report.emit()
+    return run_drill(DRILL, args, drill)
 
 
 if __name__ == "__main__":

@@ -22,13 +22,15 @@ come from ``scripts/bench_store.py``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,7 @@ __all__ = [
     "open_database",
     "prepare_store",
     "progress",
+    "run_drill",
     "run_fake_odoo",
     "run_server",
     "scratch_database",
@@ -83,6 +86,14 @@ def common_arguments(description: str) -> argparse.ArgumentParser:
         help="a PostgreSQL server to create a scratch database on (default: TEST_DATABASE_URL, else SQLite)",
     )
     return parser
+
+
+def run_drill(drill: str, args: argparse.Namespace, body: Callable[[argparse.Namespace, Path, Report], Awaitable[None]]) -> int:
+    """Run ``body(args, workdir, report)`` in a temp dir; print the report's JSON line; the exit code."""
+    report = Report(drill, {"short": args.short, "database": database_kind(args.database_url)})
+    with tempfile.TemporaryDirectory(prefix=f"drill_{drill}_") as tmp:
+        asyncio.run(body(args, Path(tmp), report))
+    return report.emit()
 
 
 def database_kind(url: str | None) -> str:

@@ -32,7 +32,6 @@ import os
 import random
 import secrets
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -43,13 +42,12 @@ from typing import Any
 from drill_support import (
     Client,
     Report,
-    Store,
     common_arguments,
-    database_kind,
     free_port,
     open_database,
     prepare_store,
     progress,
+    run_drill,
     run_fake_odoo,
     run_server,
     scratch_database,
@@ -414,10 +412,7 @@ async def drill(args: Any, workdir: Path, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = common_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
-    report = Report(DRILL, {"short": args.short, "database": database_kind(args.database_url)})
-    with tempfile.TemporaryDirectory(prefix="drill_webhook_") as tmp:
-        asyncio.run(drill(args, Path(tmp), report))
-    return report.emit()
+    return run_drill(DRILL, args, drill)
 
 
 if __name__ == "__main__":
