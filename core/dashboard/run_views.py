@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlencode
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -97,33 +98,29 @@ async def run_detail(request: web.Request, session: DashboardSession) -> web.Str
     return render(request, "run.html", context, session=session, live=run.state not in FINISHED_STATES)
 
 
-def _run_url(run_id: str, done: str) -> str:
-    return f"/dashboard/runs/{run_id}?{urlencode({'done': done})}"
+async def _operate(
+    request: web.Request, session: DashboardSession, operation: Callable[[str], Awaitable[object]], done: str
+) -> web.StreamResponse:
+    """Apply an engine operation to the run of the URL; back to its page, or an error page (nothing changed)."""
+    run_id = request.match_info["run_id"]
+    try:
+        await operation(run_id)
+    except NotFound as exc:
+        return refusal(request, 404, exc.message, session)
+    except NotAllowed as exc:
+        return refusal(request, 409, exc.message, session)
+    return see_other(f"/dashboard/runs/{quote(run_id, safe='')}?{urlencode({'done': done})}")
 
 
 @routes.post("/dashboard/runs/{run_id}/retry")
 @action
 async def retry_run(request: web.Request, session: DashboardSession) -> web.StreamResponse:
     """Run a failed, reverted or canceled run again from its first step."""
-    run_id = request.match_info["run_id"]
-    try:
-        await request.app[ENGINE].retry(run_id)
-    except NotFound as exc:
-        return refusal(request, 404, exc.message, session)
-    except NotAllowed as exc:
-        return refusal(request, 409, exc.message, session)
-    return see_other(_run_url(run_id, "retried"))
+    return await _operate(request, session, request.app[ENGINE].retry, "retried")
 
 
 @routes.post("/dashboard/runs/{run_id}/cancel")
 @action
 async def cancel_run(request: web.Request, session: DashboardSession) -> web.StreamResponse:
     """Cancel a run that has not started yet."""
-    run_id = request.match_info["run_id"]
-    try:
-        await request.app[ENGINE].cancel(run_id)
-    except NotFound as exc:
-        return refusal(request, 404, exc.message, session)
-    except NotAllowed as exc:
-        return refusal(request, 409, exc.message, session)
-    return see_other(_run_url(run_id, "canceled"))
+    return await _operate(request, session, request.app[ENGINE].cancel, "canceled")

@@ -38,7 +38,7 @@ async def test_retry_runs_a_failed_run_again_to_success(
     declining_card.declining = False
     response = await logged_in.act(f"/dashboard/runs/{RUN_ID}/retry")
     assert response.status == 303
-    assert response.headers["Location"] == f"/dashboard/runs/{RUN_ID}?done=retried"
+    assert response.headers["Location"] == "/dashboard/runs/payment%3Aorder_1?done=retried"
 
     async def done() -> bool:
         return await _state(RUN_ID) == "done"
