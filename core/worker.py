@@ -5,12 +5,15 @@ run's state lives in the database (:mod:`core.workflows.durable`); the run's lea
 guarantees that one process executes it at a time. Jobs keep no result (``keep_result=0``), so a
 run's job id is free for the next submission as soon as its job ended.
 
+Recovery is a loop in every worker, not an arq job: at start-up and every
+``workflows.recovery_interval_seconds`` it dispatches the events outbox and re-submits every due
+run (new, lease expired, retry time reached), dropping from the queue the jobs a dead worker
+still holds (:meth:`ArqExecutor.resubmit`). As a queued job it could wait forever behind such
+orphans: a worker reads the head of the queue only, and skips jobs marked in progress. Recovery
+never relies on Redis keeping its data; several workers recovering at once enqueue each run once.
+
 Cron jobs, each ``unique`` (one execution per tick whatever the number of workers):
 
-- ``<queue>:recover-runs`` every ``workflows.recovery_interval_seconds`` (and at start-up):
-  dispatches the events outbox and re-submits every due run (new, lease expired, retry time
-  reached), including those whose job a dead worker still holds. Recovery never relies on Redis
-  keeping its data.
 - ``<queue>:prune-runs`` hourly: deletes finished runs older than ``workflows.retention_days``.
 - one per plugin job (:func:`core.scheduler.arq_cron_for`): starts the job's durable run.
 
@@ -22,6 +25,7 @@ lease and arq puts its job back on the queue, so another worker resumes it at on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC
 from typing import Any
@@ -34,13 +38,13 @@ from arq.worker import Worker, func
 from core.config import Settings
 from core.db import close_database, init_database
 from core.jobs import collect_jobs
-from core.models import WorkflowRunRecord
 from core.plugins import build_plugin_manager, call_all
 from core.scheduler import arq_cron_for
 from core.worker_metrics import serving_worker_metrics
 from core.workflows.durable import Engine, set_engine
 from core.workflows.executors import (
     DISPATCH_EVENTS,
+    LOOP_STOP_SECONDS,
     PRUNE_INTERVAL_SECONDS,
     RUN_WORKFLOW,
     ArqExecutor,
@@ -69,6 +73,7 @@ SETTINGS_KEY = "erpcommerce_settings"
 PLUGINS_KEY = "erpcommerce_plugins"
 ENGINE_KEY = "erpcommerce_engine"
 STARTED_KEY = "erpcommerce_started"
+RECOVERY_KEY = "erpcommerce_recovery"
 
 
 def _engine(ctx: dict[str, Any]) -> Engine:
@@ -93,13 +98,9 @@ async def dispatch_events(ctx: dict[str, Any]) -> int:
 
 async def resubmit_due_runs(engine: Engine, executor: ArqExecutor) -> int:
     """Enqueue every due run again (see :meth:`ArqExecutor.resubmit`); return how many were enqueued."""
-    due = await engine.due_run_ids()
-    if not due:
-        return 0
-    attempts = dict(await WorkflowRunRecord.filter(id__in=due).values_list("id", "attempts"))
     enqueued = 0
-    for run_id in due:
-        enqueued += await executor.resubmit(run_id, int(attempts.get(run_id, 0)))
+    for run_id in await engine.due_run_ids():
+        enqueued += await executor.resubmit(run_id)
     return enqueued
 
 
@@ -110,11 +111,34 @@ async def recover_runs(ctx: dict[str, Any]) -> dict[str, int]:
     assert isinstance(executor, ArqExecutor)
     events = await dispatch_all_pending_events(engine)
     resubmitted = await resubmit_due_runs(engine, executor)
-    log.info(
-        "workflow recovery tick",
-        extra={"job_id": ctx.get("job_id"), "owner": engine.owner, "events": events, "resubmitted": resubmitted},
-    )
-    return {"events": events, "resubmitted": resubmitted}
+    level = logging.INFO if events or resubmitted else logging.DEBUG
+    counts = {"events": events, "resubmitted": resubmitted}
+    log.log(level, "workflow recovery tick", extra={"owner": engine.owner, **counts})
+    return counts
+
+
+async def _recover_every(ctx: dict[str, Any], seconds: float, stop: asyncio.Event) -> None:
+    """:func:`recover_runs` at once, then every ``seconds``, until ``stop`` is set (errors logged)."""
+    while not stop.is_set():
+        try:
+            await recover_runs(ctx)
+        except Exception:
+            log.exception("workflow recovery tick failed; retrying in %.0fs", seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _stop_recovery(ctx: dict[str, Any]) -> None:
+    """Let the recovery loop finish its tick (at most :data:`LOOP_STOP_SECONDS`), then cancel it."""
+    recovery = ctx.pop(RECOVERY_KEY, None)
+    if recovery is None:
+        return
+    stop, task = recovery
+    stop.set()
+    _, late = await asyncio.wait({task}, timeout=LOOP_STOP_SECONDS)
+    for pending in late:
+        pending.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def prune_runs(ctx: dict[str, Any]) -> int:
@@ -139,10 +163,14 @@ async def _startup(ctx: dict[str, Any]) -> None:
     set_engine(engine)
     await call_all(plugins.hook.startup)
     ctx[STARTED_KEY] = True
+    stop = asyncio.Event()
+    interval = settings.workflows.recovery_interval_seconds
+    ctx[RECOVERY_KEY] = (stop, asyncio.create_task(_recover_every(ctx, interval, stop), name="workflow-recovery"))
     log.info("worker started", extra={"owner": engine.owner, "queue": settings.redis.queue_name})
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    await _stop_recovery(ctx)
     if ctx.pop(STARTED_KEY, False):
         await call_all(ctx[PLUGINS_KEY].hook.shutdown)
     set_engine(None)
@@ -161,14 +189,6 @@ def _every(seconds: float) -> dict[str, Any]:
 
 def _cron_jobs(settings: Settings, plugins: pluggy.PluginManager) -> list[CronJob]:
     queue = settings.redis.queue_name
-    recovery = cron(
-        recover_runs,
-        name=f"{queue}:recover-runs",
-        run_at_startup=True,
-        unique=True,
-        keep_result=CRON_RESULT_SECONDS,
-        **_every(settings.workflows.recovery_interval_seconds),
-    )
     prune = cron(
         prune_runs,
         name=f"{queue}:prune-runs",
@@ -177,7 +197,7 @@ def _cron_jobs(settings: Settings, plugins: pluggy.PluginManager) -> list[CronJo
         **_every(PRUNE_INTERVAL_SECONDS),
     )
     jobs = collect_jobs(plugins, settings)
-    return [recovery, prune, *(arq_cron_for(job, queue_name=queue) for job in jobs)]
+    return [prune, *(arq_cron_for(job, queue_name=queue) for job in jobs)]
 
 
 def worker_settings(settings: Settings, plugins: pluggy.PluginManager) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import health_check_key_suffix, in_progress_key_prefix
+from arq.constants import health_check_key_suffix, in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from redis.exceptions import RedisError
 
 from core.config import Settings
@@ -275,15 +275,15 @@ class ArqExecutor:
         except (RedisError, OSError) as exc:
             log.warning("workflow run %s not enqueued (%s); the recovery tick will submit it", run_id, exc)
 
-    async def resubmit(self, run_id: str, attempts: int) -> bool:
+    async def resubmit(self, run_id: str) -> bool:
         """Submit a due run again, even when a dead worker still holds its arq job.
 
-        A worker killed mid-job leaves the job marked in progress (arq frees it only after the
-        job timeout), so the plain job id stays taken. A due run has no live lease holder, so
-        such a job is orphaned: the run is then enqueued under ``<job id>#<attempts>``, an id
-        fresh for each claim of the run and the same for every recovery tick until it is claimed.
+        A worker killed mid-job leaves its jobs in the queue, marked in progress until arq's job
+        timeout (hours), so the plain job id stays taken. A due run has no live lease holder, so
+        such a job is orphaned: it is removed from the queue (:meth:`drop_orphaned_job`) and the
+        run enqueued again under its plain id. Left in place, orphans pile up at the head of the
+        queue, and a worker reading a page of job ids that are all orphans starts nothing at all.
 
-        :param attempts: the run's ``attempts`` now (its claims so far).
         :return: whether a job was enqueued.
         """
         job_id = self.job_id(run_id)
@@ -291,7 +291,19 @@ class ArqExecutor:
             return True
         if not await self.redis.exists(in_progress_key_prefix + job_id):
             return False  # queued, not started: a worker will take it
-        return await self._enqueue(f"{job_id}#{attempts}", run_id) is not None
+        await self.drop_orphaned_job(job_id)
+        return await self._enqueue(job_id, run_id) is not None
+
+    async def drop_orphaned_job(self, job_id: str) -> None:
+        """Remove job ``job_id`` from the queue with its arq keys (in progress, definition, retries).
+
+        Only for the job of a due run: if a live worker had just taken it, that worker still runs
+        it (and finds the run leased, or runs it), so nothing is lost either way.
+        """
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.queue_name, job_id)
+            pipe.delete(in_progress_key_prefix + job_id, job_key_prefix + job_id, retry_key_prefix + job_id)
+            await pipe.execute()
 
     async def notify_events(self) -> None:
         """Enqueue one ``dispatch_events`` job (coalesced with one already queued)."""

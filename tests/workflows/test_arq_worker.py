@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import subprocess
 import sys
 import time
@@ -38,7 +37,6 @@ from .arq_support import ArqTestbed, open_testbed, wait_for, wait_for_state
 from .crash_workflows import Job, effect_count, handled_events, release_file, three_steps, wait_for_release
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("erpcommerce")
-TICK_LINE = re.compile(r'msg="workflow recovery tick" job_id=(\S+)')
 
 
 @pytest.fixture
@@ -142,16 +140,21 @@ async def test_server_with_redis_enqueues_and_a_worker_runs(
     assert record.output == "erp-from-server:call-erp"
 
 
-async def test_recovery_cron_runs_once_per_tick_whatever_the_number_of_workers(testbed: ArqTestbed) -> None:
+async def test_workers_recovering_at_the_same_time_run_each_lost_run_once(testbed: ArqTestbed) -> None:
+    """Every worker runs its own recovery loop; runs without a job are enqueued and executed once."""
+    testbed.engine.executor = None  # insert the runs only: no arq job
+    run_ids = [f"lost-{number}" for number in range(20)]
+    for run_id in run_ids:
+        await testbed.engine.start(three_steps, Job(label=run_id), run_id=run_id)
     workers = [await testbed.start_worker(wait=False) for _ in range(2)]
     for worker in workers:
         await worker.wait_started()
-    await asyncio.sleep(4.5)
-    ticks = Counter(match.group(1) for worker in workers for match in TICK_LINE.finditer(worker.log()))
-    scheduled = [tick for tick in ticks if tick.endswith("123")]  # arq fires them at .123456 s
-    assert len(ticks) >= 4
-    assert all(count == 1 for count in ticks.values()), ticks
-    assert scheduled  # not only the start-up ticks
+    for run_id in run_ids:
+        record = await wait_for_state(run_id, ("done",))
+        assert record.attempts == 1, run_id  # claimed once: a second job found it leased or done
+        assert await effect_count(run_id, "write-order") == 1
+    calls = testbed.external.calls()
+    assert Counter(key for key, _, _ in calls) == Counter(f"{run_id}:call-erp" for run_id in run_ids)
 
 
 async def test_worker_dispatches_events_when_notified(testbed: ArqTestbed) -> None:
@@ -224,22 +227,23 @@ async def test_submitting_a_run_twice_enqueues_one_job(testbed: ArqTestbed) -> N
 
 async def test_resubmitting_leaves_a_queued_job_alone(testbed: ArqTestbed) -> None:
     await testbed.executor.submit("run-1")
-    assert not await testbed.executor.resubmit("run-1", attempts=1)
+    assert not await testbed.executor.resubmit("run-1")
     assert await testbed.redis.zcard(testbed.queue_name) == 1
 
 
-async def test_resubmitting_a_run_whose_job_a_dead_worker_holds_enqueues_it_again(testbed: ArqTestbed) -> None:
+async def test_resubmitting_a_run_whose_job_a_dead_worker_holds_replaces_that_job(testbed: ArqTestbed) -> None:
     await testbed.executor.submit("run-1")
     job_id = testbed.executor.job_id("run-1")
     await testbed.redis.set(in_progress_key_prefix + job_id, b"1")  # as a killed worker leaves it
-    assert await testbed.executor.resubmit("run-1", attempts=3)
-    assert not await testbed.executor.resubmit("run-1", attempts=3)  # same claim: same job
-    queued = await testbed.redis.zrange(testbed.queue_name, 0, -1)
-    assert sorted(queued) == sorted([job_id.encode(), f"{job_id}#3".encode()])
+    assert await testbed.executor.resubmit("run-1")
+    assert not await testbed.executor.resubmit("run-1")  # queued now, not started: left alone
+    # The orphan left the queue: one job for the run, not marked in progress.
+    assert await testbed.redis.zrange(testbed.queue_name, 0, -1) == [job_id.encode()]
+    assert not await testbed.redis.exists(in_progress_key_prefix + job_id)
 
 
 async def test_resubmitting_a_run_without_a_job_enqueues_it(testbed: ArqTestbed) -> None:
-    assert await testbed.executor.resubmit("run-1", attempts=0)
+    assert await testbed.executor.resubmit("run-1")
     assert await testbed.redis.zcard(testbed.queue_name) == 1
 
 
@@ -273,11 +277,10 @@ def test_worker_settings_follow_the_configuration(settings: Settings, plugins: p
     assert options["job_completion_wait"] == settings.workflows.shutdown_grace_seconds
     assert [function.name for function in options["functions"]] == ["run_workflow", "dispatch_events"]
     crons = {cron.name: cron for cron in options["cron_jobs"]}
-    # cron job ids are global to the Redis database: every name carries the queue
-    assert set(crons) == {"shop-a:recover-runs", "shop-a:prune-runs", f"shop-a:{ARQ_CRON_PREFIX}nightly"}
+    # cron job ids are global to the Redis database: every name carries the queue. Recovery is
+    # no cron job: a loop in each worker, which no queued job can hold up.
+    assert set(crons) == {"shop-a:prune-runs", f"shop-a:{ARQ_CRON_PREFIX}nightly"}
     assert all(cron.unique for cron in crons.values())
-    assert crons["shop-a:recover-runs"].run_at_startup
-    assert crons["shop-a:recover-runs"].second == set(range(0, 60, 10))  # every 10 s by default
     assert (crons["shop-a:prune-runs"].minute, crons["shop-a:prune-runs"].second) == (0, 0)  # hourly
 
 

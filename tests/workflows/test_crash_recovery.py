@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
+from arq.constants import in_progress_key_prefix
 
 from core.config import Settings
 from core.models import WorkflowRunRecord, WorkflowStepRecord
@@ -68,8 +69,9 @@ async def test_run_of_a_killed_worker_resumes_on_another_with_every_effect_once(
     # The second worker took the run over only once the dead worker's lease had expired.
     resumed = next(step for step in steps if step.name == crash_step)
     assert resumed.finished_at is not None and resumed.finished_at >= held.lease_until
-    # The dead worker's arq job was still "in progress": recovery enqueued the run under a new id.
-    assert f"{testbed.executor.job_id(run_id)}#1:run_workflow" in second.log()
+    # The dead worker's arq job was still "in progress": recovery replaced it, and the second
+    # worker ran the run's job (the same id) again.
+    assert f"{testbed.executor.job_id(run_id)}:run_workflow" in second.log()
 
     # Database steps: exactly once, even the one killed inside its transaction.
     for name in DATABASE_STEPS:
@@ -118,3 +120,29 @@ async def test_run_without_any_arq_job_is_found_and_run_by_recovery(testbed: Arq
     assert record.attempts == 1
     assert time.monotonic() - started < 15
     assert await effect_count("lost-job", "write-order") == 1
+
+
+async def test_jobs_orphaned_by_killed_workers_never_stall_the_queue(testbed: ArqTestbed) -> None:
+    """More orphans than a worker reads from the head of the queue (arq: max(5 x max_jobs, 100)).
+
+    Killed workers leave their jobs in the queue marked in progress for hours; a worker that reads
+    only orphans starts nothing, and recovery must not be a queued job waiting behind them.
+    """
+    testbed.engine.executor = None  # insert the runs only
+    run_ids = [f"orphan-{number:03d}" for number in range(120)]
+    for run_id in run_ids:
+        await testbed.engine.start(three_steps, Job(label=run_id), run_id=run_id)
+        job_id = testbed.executor.job_id(run_id)
+        await testbed.redis.enqueue_job("run_workflow", run_id, _job_id=job_id, _queue_name=testbed.queue_name)
+        await testbed.redis.psetex(in_progress_key_prefix + job_id, 6 * 3600 * 1000, b"1")  # as a SIGKILL leaves it
+    # A new run queued behind the orphans, as the server submits it.
+    await testbed.engine.start(three_steps, Job(label="fresh"), run_id="fresh")
+    await testbed.executor.submit("fresh")
+
+    await testbed.start_worker(ERPCOMMERCE_WORKFLOWS__MAX_CONCURRENT_RUNS="4")  # reads 100 ids at a time
+
+    for run_id in ["fresh", *run_ids]:
+        await wait_for_state(run_id, ("done",), timeout=60)
+    assert await testbed.redis.zcard(testbed.queue_name) == 0
+    for run_id in run_ids[:5]:
+        assert await effect_count(run_id, "write-order") == 1
