@@ -163,20 +163,21 @@ def queue_families(status: QueueStatus) -> list[Metric]:
 
 def _health_families(status: QueueStatus) -> list[Metric]:
     reported = GaugeMetricFamily(
-        "erpcommerce_arq_health_check_present",
-        "1 while a worker's arq health check for the queue has not expired; 0 means no worker reported lately.",
+        "erpcommerce_arq_workers_reporting",
+        "Workers whose arq health check for the queue has not expired; 0 means no worker reported lately.",
         labels=["queue"],
     )
-    reported.add_metric([status.queue_name or ""], 1 if status.workers else 0)
+    reported.add_metric([status.queue_name or ""], len(status.workers))
     figures = GaugeMetricFamily(
         "erpcommerce_arq_health_check_jobs",
-        "The figures of the latest arq health check (j_complete, j_failed, j_retried, j_ongoing, "
-        "queued; counted by the worker that wrote it since it started).",
-        labels=["queue", "figure"],
+        "The figures of each worker's latest arq health check (j_complete, j_failed, j_retried, j_ongoing, "
+        "queued; counted by that worker since it started).",
+        labels=["queue", "worker", "figure"],
     )
     for health in status.workers:
+        worker = health.key.rsplit(":health-check:", 1)[-1]
         for name, value in sorted(health.figures.items()):
-            figures.add_metric([status.queue_name or "", name], value)
+            figures.add_metric([status.queue_name or "", worker, name], value)
     return [reported, figures]
 
 

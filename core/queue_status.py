@@ -121,7 +121,7 @@ async def _read_arq(executor: ArqExecutor) -> QueueStatus:
         due = int(await redis.zcount(queue, "-inf", now_ms))
         deferred = int(await redis.zcount(queue, f"({now_ms}", "+inf"))
         in_progress = await _in_progress(redis, queue)
-        workers = await _health(redis, executor.health_check_key)
+        workers = await _health(redis, executor.health_check_keys)
     except (RedisError, OSError) as exc:
         log.warning("queue status of %s not read: %s", queue, exc)
         error = f"Redis unreachable: {type(exc).__name__}: {exc}"
@@ -143,15 +143,20 @@ async def _in_progress(redis: ArqRedis, queue: str) -> int:
     return count
 
 
-async def _health(redis: ArqRedis, key: str) -> list[WorkerHealth]:
-    """The queue's health-check report, if a worker wrote one that has not expired."""
-    raw = await redis.get(key)
-    if raw is None:
-        return []
-    ttl_ms = int(await redis.pttl(key))
-    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-    expires = ttl_ms / 1000 if ttl_ms >= 0 else None
-    return [WorkerHealth(key=key, text=text, figures=parse_health_check(text), expires_in_seconds=expires)]
+async def _health(redis: ArqRedis, pattern: str) -> list[WorkerHealth]:
+    """Every worker's health-check report that has not expired (one key per worker), by key."""
+    keys = sorted({key async for key in redis.scan_iter(match=pattern, count=_SCAN_BATCH)})
+    reports = []
+    for key in keys:
+        raw = await redis.get(key)
+        if raw is None:  # expired since the scan
+            continue
+        ttl_ms = int(await redis.pttl(key))
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        expires = ttl_ms / 1000 if ttl_ms >= 0 else None
+        reports.append(WorkerHealth(key=name, text=text, figures=parse_health_check(text), expires_in_seconds=expires))
+    return reports
 
 
 # -------------------------------------------------------------------------------------------------

@@ -27,11 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from datetime import UTC
 from typing import Any
 
 import pluggy
 from arq.connections import RedisSettings
+from arq.constants import health_check_key_suffix
 from arq.cron import CronJob, cron
 from arq.worker import Worker, func
 
@@ -56,6 +59,7 @@ __all__ = [
     "recover_runs",
     "resubmit_due_runs",
     "run_worker",
+    "worker_health_check_key",
     "worker_settings",
 ]
 
@@ -200,6 +204,11 @@ def _cron_jobs(settings: Settings, plugins: pluggy.PluginManager) -> list[CronJo
     return [prune, *(arq_cron_for(job, queue_name=queue) for job in jobs)]
 
 
+def worker_health_check_key(queue: str) -> str:
+    """This worker process's arq health-check key: ``<queue>:health-check:<host>:<pid>``."""
+    return f"{queue}{health_check_key_suffix}:{socket.gethostname()}:{os.getpid()}"
+
+
 def worker_settings(settings: Settings, plugins: pluggy.PluginManager) -> dict[str, Any]:
     """The arq worker's settings (``Worker(**worker_settings(...))``) for this configuration.
 
@@ -221,7 +230,8 @@ def worker_settings(settings: Settings, plugins: pluggy.PluginManager) -> dict[s
         "keep_result": 0,
         "max_jobs": workflows.max_concurrent_runs,
         "poll_delay": workflows.worker_poll_delay_seconds,
-        "health_check_key": f"{queue}:health-check",
+        # One key per worker (<queue>:health-check:<host>:<pid>): the dashboard shows each.
+        "health_check_key": worker_health_check_key(queue),
         "health_check_interval": max(1.0, workflows.recovery_interval_seconds),
         "job_completion_wait": workflows.shutdown_grace_seconds,
         "timezone": UTC,

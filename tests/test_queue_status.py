@@ -194,12 +194,15 @@ async def test_arq_status_reads_the_workers_health_check(arq_engine: Engine, red
     executor = arq_engine.executor
     assert isinstance(executor, ArqExecutor)
     text = "Nov-28 20:00:01 j_complete=12 j_failed=1 j_retried=2 j_ongoing=3 queued=4"
-    await redis.psetex(executor.health_check_key, 11_000, text.encode())
+    await redis.psetex(f"{executor.queue_name}:health-check:host-a:11", 11_000, text.encode())
+    await redis.psetex(f"{executor.queue_name}:health-check:host-b:12", 11_000, b"Nov-28 20:00:02 j_complete=1")
 
     status = await read_queue_status(arq_engine)
 
-    (health,) = status.workers
-    assert health.key == f"{executor.queue_name}:health-check"
+    health, other = status.workers
+    assert (health.key, other.key) == (f"{executor.queue_name}:health-check:host-a:11",
+                                      f"{executor.queue_name}:health-check:host-b:12")
+    assert other.figures == {"j_complete": 1}
     assert health.text == text
     assert health.figures == {"j_complete": 12, "j_failed": 1, "j_retried": 2, "j_ongoing": 3, "queued": 4}
     assert health.expires_in_seconds is not None and 0 < health.expires_in_seconds <= 11

@@ -260,9 +260,12 @@ class ArqExecutor:
         self.queue_name = queue_name
 
     @property
-    def health_check_key(self) -> str:
-        """The key the queue's workers write their arq health check to (``<queue>:health-check``)."""
-        return self.queue_name + health_check_key_suffix
+    def health_check_keys(self) -> str:
+        """The pattern of the keys the queue's workers write their arq health checks to.
+
+        ``<queue>:health-check:<host>:<pid>``, one per worker (:func:`core.worker.worker_health_check_key`).
+        """
+        return f"{self.queue_name}{health_check_key_suffix}:*"
 
     def job_id(self, run_id: str) -> str:
         """The arq job id of ``run_id``'s job."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -92,15 +94,17 @@ async def test_worker_command_says_when_redis_cannot_be_reached(testbed: ArqTest
 
 async def test_worker_command_runs_with_a_health_check_until_sigterm(testbed: ArqTestbed) -> None:
     worker = await testbed.start_worker(command=[str(CONSOLE_SCRIPT), "worker"])
-    health_key = f"{testbed.queue_name}:health-check"
+    health_keys = f"{testbed.queue_name}:health-check:*"
 
     async def healthy() -> bool:
-        return bool(await testbed.redis.exists(health_key))
+        return bool([key async for key in testbed.redis.scan_iter(match=health_keys)])
 
     await wait_for(healthy, 10, "the health check key")
+    (key,) = [key async for key in testbed.redis.scan_iter(match=health_keys)]
+    assert key.decode().endswith(f":{socket.gethostname()}:{worker.pid}")
     worker.terminate()
     assert await worker.wait_exit() == 0
-    assert not await testbed.redis.exists(health_key)
+    assert not await testbed.redis.exists(key)
     assert 'msg="worker stopped"' in worker.log()
 
 
@@ -270,7 +274,7 @@ def test_worker_settings_follow_the_configuration(settings: Settings, plugins: p
     options = worker_settings(configured, plugins)
     assert options["queue_name"] == "shop-a"
     assert options["keep_result"] == 0
-    assert options["health_check_key"] == "shop-a:health-check"
+    assert options["health_check_key"] == f"shop-a:health-check:{socket.gethostname()}:{os.getpid()}"
     assert options["redis_settings"].database == 3
     assert options["poll_delay"] == settings.workflows.worker_poll_delay_seconds
     assert options["max_jobs"] == settings.workflows.max_concurrent_runs

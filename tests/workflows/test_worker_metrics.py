@@ -86,6 +86,6 @@ async def test_arq_queue_status_reads_a_live_workers_health_check(testbed: ArqTe
 
     assert (status.mode, status.error, status.queue_name) == ("arq", None, testbed.queue_name)
     (health,) = status.workers
-    assert health.key == f"{testbed.queue_name}:health-check"
+    assert health.key.startswith(f"{testbed.queue_name}:health-check:")
     assert set(health.figures) == {"j_complete", "j_failed", "j_retried", "j_ongoing", "queued"}
     assert health.expires_in_seconds is not None and health.expires_in_seconds > 0
