@@ -21,12 +21,17 @@ _last_ms = 0
 _last_random = 0
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+# Two Crockford base32 characters for each 10-bit number: an id is 13 lookups (a divmod per
+# character cost ~10 us per id, and product sync makes ~340k ids for 100k variants).
+_PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)
+_SHIFTS = tuple(range(120, -1, -10))
+
+
+def _encode_ulid(now_ms: int, randomness: int) -> str:
+    """The 26 characters of a ULID: 48-bit ``now_ms`` then 80-bit ``randomness`` (130 bits, 2 zero bits first)."""
+    value = (now_ms << 80) | randomness
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def _ulid() -> str:
@@ -39,7 +44,7 @@ def _ulid() -> str:
         else:
             _last_ms = now_ms
             _last_random = int.from_bytes(os.urandom(10), "big") >> 1
-        return _encode(now_ms, 10) + _encode(_last_random, 16)
+        return _encode_ulid(now_ms, _last_random)
 
 
 def new_id(prefix: str) -> str:

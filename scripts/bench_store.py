@@ -544,7 +544,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         database_url = args.database_url or f"sqlite://{workdir / 'bench.db'}"
         bare = await bench_bare(workdir, duration_s, warmup_s)
         ours = await bench_server(workdir, database_url, duration_s, warmup_s)
-    return {**report(bare, ours, args, duration_s), "loadavg_1m_before": round(load_before, 2)}
+    return {
+        **report(bare, ours, args, duration_s),
+        "loadavg_1m_before": round(load_before, 2),
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -345,6 +345,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "targets": targets,
         "all_pass": all(verdict["pass"] for verdict in targets.values()),
         "loadavg_1m_before": round(load_before, 2),
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
     }
 
 

@@ -1,9 +1,9 @@
 """A cart with everything its rendering and its workflows need, loaded in few queries.
 
-:func:`load_cart` issues three to six queries: the cart, its line items, its addresses (when it has
-any), its payment collection (and its sessions); regions and their countries come from a
-short-lived cache (:class:`RegionCache`). Workflows mutate the loaded objects as they write, so the response
-is rendered without reading the cart again.
+:func:`load_cart` issues two statements (the cart joined with its addresses and payment
+collection; its line items), three when the cart has a payment collection (its sessions); regions
+and their countries come from a short-lived cache (:class:`RegionCache`). Workflows mutate the loaded
+objects as they write, so the response is rendered without reading the cart again.
 """
 
 from __future__ import annotations
@@ -15,15 +15,24 @@ from typing import Any
 
 from core.catalog.cache import DEFAULT_TTL_SECONDS, catalog_version
 from core.errors import NotFound
-from core.models import Address, Cart, Country, Customer, LineItem, PaymentCollection, PaymentSession, Region
+from core.models import (
+    Address,
+    Cart,
+    Country,
+    Customer,
+    LineItem,
+    PaymentCollection,
+    PaymentSession,
+    Region,
+)
 from core.schemas.regions import CountryOut
 from core.views import CartItemView, CartView, CustomerView
 from core.workflows.cart_statements import (
-    SELECT_CART,
     SELECT_LINE_ITEMS,
-    SELECT_PAYMENT_COLLECTION,
     SELECT_PAYMENT_SESSIONS,
     load_models,
+    model_from_row,
+    select_cart_row,
 )
 
 __all__ = [
@@ -160,33 +169,25 @@ REGIONS = RegionCache()
 async def load_cart(cart_id: str) -> LoadedCart:
     """The cart with its region, addresses, items, countries and payment collection.
 
-    Three queries when the cart has neither addresses nor payment collection, five at most (plus
-    two when its region is not cached).
+    Two statements when the cart has no payment collection, three when it has (its sessions),
+    plus two when its region is not cached.
 
     :raises NotFound: when there is no such cart.
     """
-    carts = await load_models(Cart, SELECT_CART, [cart_id])
-    if not carts:
+    row = await select_cart_row(Cart, Address, PaymentCollection, cart_id)
+    cart = model_from_row(Cart, row, "c") if row is not None else None
+    if row is None or cart is None:
         raise cart_not_found(cart_id)
-    cart = carts[0]
     cart.region, countries = await REGIONS.get(cart.region_id)  # type: ignore[attr-defined]
+    cart.shipping_address = model_from_row(Address, row, "sa")
+    cart.billing_address = model_from_row(Address, row, "ba")
     items = await load_models(LineItem, SELECT_LINE_ITEMS, [cart_id])
-    await _attach_addresses(cart)
     loaded = LoadedCart(cart, items, countries)
-    collections = await load_models(PaymentCollection, SELECT_PAYMENT_COLLECTION, [cart_id])
-    if collections:
-        loaded.payment_collection = collections[0]
-        loaded.payment_sessions = await load_models(PaymentSession, SELECT_PAYMENT_SESSIONS, [collections[0].id])
+    collection = model_from_row(PaymentCollection, row, "pc")
+    if collection is not None:
+        loaded.payment_collection = collection
+        loaded.payment_sessions = await load_models(PaymentSession, SELECT_PAYMENT_SESSIONS, [collection.id])
     return loaded
-
-
-async def _attach_addresses(cart: Cart) -> None:
-    shipping_id = cart.shipping_address_id  # type: ignore[attr-defined]
-    billing_id = cart.billing_address_id  # type: ignore[attr-defined]
-    wanted = [address_id for address_id in (shipping_id, billing_id) if address_id is not None]
-    found = {a.id: a for a in await Address.filter(id__in=wanted)} if wanted else {}
-    cart.shipping_address = found.get(shipping_id) if shipping_id else None
-    cart.billing_address = found.get(billing_id) if billing_id else None
 
 
 def ensure_cart_access(cart: Cart, customer_id: str | None) -> None:

@@ -32,8 +32,8 @@ from core.workflows.cart_data import (
 from core.workflows.cart_statements import (
     DELETE_PAYMENT_SESSIONS,
     claim_cart_row,
-    select_sellable_products,
-    select_variants,
+    model_from_row,
+    select_variant_rows,
     update_payment_collection,
 )
 from core.workflows.engine import StepContext, step
@@ -52,9 +52,9 @@ __all__ = [
     "hook_input",
     "load_cart_step",
     "new_line_item",
-    "set_line_price",
     "price_line_items",
     "refresh_payment_collection",
+    "set_line_price",
     "validate_add_to_cart",
     "validate_cart",
     "variant_view",
@@ -127,13 +127,20 @@ def _product_id(variant: ProductVariant) -> str:
 async def get_variants(input: GetVariantsInput) -> dict[str, ProductVariant]:
     """The variants (with their product) by id; each must be sellable in the cart's sales channel.
 
-    Two queries when every variant is sellable; one more to tell what is wrong when one is not.
+    One statement (variants joined with their products) when every variant is sellable; one more
+    to tell what is wrong when one is not.
     """
     ids = list(dict.fromkeys(input.variant_ids))
-    variants = {v.id: v for v in await select_variants(ProductVariant, ids)}
-    product_ids = list(dict.fromkeys(_product_id(variant) for variant in variants.values()))
-    sellable = await select_sellable_products(Product, product_ids, input.sales_channel_id)
-    products = {product.id: product for product in sellable}
+    variants: dict[str, ProductVariant] = {}
+    products: dict[str, Product] = {}
+    for row in await select_variant_rows(ProductVariant, Product, ids, input.sales_channel_id):
+        variant = model_from_row(ProductVariant, row, "v")
+        if variant is None:
+            continue
+        variants[variant.id] = variant
+        product = model_from_row(Product, row, "p") if row["sellable"] else None
+        if product is not None:
+            products[product.id] = product
     refused = [vid for vid in ids if vid not in variants or _product_id(variants[vid]) not in products]
     if refused:
         await _explain_refusal(refused, variants, input.sales_channel_id)

@@ -18,7 +18,9 @@ A product the store cannot take as sent (options that do not match its variants,
 live variant holds, a duplicate in the page, no free handle) is counted failed and logged; the
 rest of the page goes on. The page is planned against one lookup (:mod:`catalog_lookup`, one query
 per table) and written with a few bulk statements in the caller's transaction; a dry run only
-counts the plan.
+counts the plan. New rows are planned as plain tuples (:mod:`catalog_rows`) and inserted with one
+prepared statement per table (:func:`~erpcommerce_erp.bulk_sql.execute_many`): a first full sync
+creates nearly every row, and ORM objects cost several times the statements.
 """
 
 from __future__ import annotations
@@ -32,9 +34,29 @@ from typing import Any
 
 from tortoise import connections
 
-from core.models import Price, Product, ProductOption, ProductOptionValue, ProductVariant
+from core.models import (
+    Price,
+    Product,
+    ProductOption,
+    ProductOptionValue,
+    ProductVariant,
+)
 from core.syncs import SyncCounts
+from erpcommerce_erp.bulk_sql import BATCH, execute_many
 from erpcommerce_erp.catalog_lookup import Catalogue, handle_candidates, load_catalogue
+from erpcommerce_erp.catalog_rows import (
+    INSERT_OPTION,
+    INSERT_OPTION_VALUE,
+    INSERT_PRICE,
+    INSERT_PRODUCT,
+    INSERT_VARIANT,
+    Row,
+    option_row,
+    option_value_row,
+    price_row,
+    product_row,
+    variant_row,
+)
 from erpcommerce_erp.contract import ErpPrice, ErpProduct, ErpVariant
 
 __all__ = [
@@ -52,7 +74,6 @@ PRODUCT_FIELDS = ("title", "subtitle", "description", "thumbnail", "handle", "st
                   "updated_at")
 VARIANT_FIELDS = ("product_id", "title", "sku", "barcode", "variant_rank", "metadata", "deleted_at", "updated_at")
 AMOUNT_PLACES = Decimal("0.0001")  # the store keeps amounts to 4 decimals
-BATCH = 500
 
 PriceKey = tuple[str, Decimal, int, int]
 
@@ -66,22 +87,22 @@ class CatalogWrites:
     """Everything one page changes, gathered while planning, written in bulk."""
 
     now: datetime
-    new_products: list[Product] = field(default_factory=list)
+    new_products: list[Row] = field(default_factory=list)
     changed_products: dict[str, Product] = field(default_factory=dict)
     channel_links: list[tuple[str, str]] = field(default_factory=list)
     archived_products: list[str] = field(default_factory=list)
-    new_options: list[ProductOption] = field(default_factory=list)
-    new_values: list[ProductOptionValue] = field(default_factory=list)
+    new_options: list[Row] = field(default_factory=list)
+    new_values: list[Row] = field(default_factory=list)
     dropped_options: list[str] = field(default_factory=list)
     dropped_values: list[str] = field(default_factory=list)
-    new_variants: list[ProductVariant] = field(default_factory=list)
+    new_variants: list[Row] = field(default_factory=list)
     changed_variants: dict[str, ProductVariant] = field(default_factory=dict)
     archived_variants: set[str] = field(default_factory=set)
     freed_skus: set[str] = field(default_factory=set)  # archived variants giving their SKU away
     relinked: list[str] = field(default_factory=list)  # existing variants whose option values change
     links: list[tuple[str, str]] = field(default_factory=list)
     repriced: list[str] = field(default_factory=list)  # existing variants whose prices are replaced
-    new_prices: list[Price] = field(default_factory=list)
+    new_prices: list[Row] = field(default_factory=list)
 
 
 def price_key(currency_code: str, amount: Decimal, min_quantity: int | None, max_quantity: int | None) -> PriceKey:
@@ -205,13 +226,13 @@ class PagePlan:
         freed = self._check_variants(erp_product, existing)
         handle = self._handle(erp_product, existing)
         self.writes.freed_skus.update(freed)
-        product, changed = self._plan_fields(erp_product, existing, handle)
-        values = self._plan_options(erp_product, product, existing is None)
+        product_id, changed = self._plan_fields(erp_product, existing, handle)
+        values = self._plan_options(erp_product, product_id, existing is None)
         changed = bool(values[1]) or changed
         for rank, variant in enumerate(erp_product.variants):
-            changed = self._plan_variant(variant, product, rank, values[0]) or changed
+            changed = self._plan_variant(variant, product_id, rank, values[0]) or changed
         if existing is not None:
-            changed = self._archive_unlisted_variants(product) or changed
+            changed = self._archive_unlisted_variants(product_id) or changed
         return "created" if existing is None else "updated" if changed else "unchanged"
 
     def _check_variants(self, erp_product: ErpProduct, existing: Product | None) -> set[str]:
@@ -258,7 +279,8 @@ class PagePlan:
             return existing.handle
         raise Rejected(f"the handles {' and '.join(candidates)} belong to other products")
 
-    def _plan_fields(self, erp_product: ErpProduct, existing: Product | None, handle: str) -> tuple[Product, bool]:
+    def _plan_fields(self, erp_product: ErpProduct, existing: Product | None, handle: str) -> tuple[str, bool]:
+        """The product's id (a new one when created); whether it is created or changed."""
         now = self.writes.now
         fields: dict[str, Any] = {
             "title": erp_product.title,
@@ -272,39 +294,43 @@ class PagePlan:
         if erp_product.metadata is not None:
             fields["metadata"] = erp_product.metadata
         if existing is None:
-            product = Product(external_id=erp_product.external_id, created_at=now, updated_at=now, **fields)
-            self.writes.new_products.append(product)
-            self.writes.channel_links.extend((product.id, channel) for channel in self.catalogue.channel_ids)
-            return product, True
+            row = product_row(fields, erp_product.external_id, now)
+            self.writes.new_products.append(row)
+            self.writes.channel_links.extend((row[0], channel) for channel in self.catalogue.channel_ids)
+            return row[0], True
         if not _assign(existing, fields):
-            return existing, False
+            return existing.id, False
         existing.updated_at = now
         self.writes.changed_products[existing.id] = existing
-        return existing, True
+        return existing.id, True
 
     def _plan_options(
-        self, erp_product: ErpProduct, product: Product, created: bool
-    ) -> tuple[dict[str, dict[str, ProductOptionValue]], bool]:
-        """The product's option values by option title and value; whether any option changed."""
+        self, erp_product: ErpProduct, product_id: str, created: bool
+    ) -> tuple[dict[str, dict[str, str]], bool]:
+        """The product's option value ids by option title and value; whether any option changed."""
         now = self.writes.now
-        current = {} if created else self.catalogue.options.get(product.id, {})
-        by_title: dict[str, dict[str, ProductOptionValue]] = {}
+        current = {} if created else self.catalogue.options.get(product_id, {})
+        by_title: dict[str, dict[str, str]] = {}
         changed = False
         for erp_option in erp_product.options:
             option = current.get(erp_option.title)
             values = {} if option is None else self.catalogue.values.get(option.id, {})
             if option is None:
-                option = ProductOption(product_id=product.id, title=erp_option.title, created_at=now, updated_at=now)
-                self.writes.new_options.append(option)
-                changed = True
+                new_option = option_row(product_id, erp_option.title, now)
+                self.writes.new_options.append(new_option)
+                option_id, changed = new_option[0], True
+            else:
+                option_id = option.id
             by_title[erp_option.title] = {}
             for value in erp_option.values:
-                row = values.get(value)
-                if row is None:
-                    row = ProductOptionValue(option_id=option.id, value=value, created_at=now, updated_at=now)
-                    self.writes.new_values.append(row)
+                stored = values.get(value)
+                if stored is None:
+                    new_value = option_value_row(option_id, value, now)
+                    self.writes.new_values.append(new_value)
+                    by_title[erp_option.title][value] = new_value[0]
                     changed = True
-                by_title[erp_option.title][value] = row
+                else:
+                    by_title[erp_option.title][value] = stored.id
             dropped = [row.id for value, row in values.items() if value not in by_title[erp_option.title]]
             self.writes.dropped_values.extend(dropped)
             changed = changed or bool(dropped)
@@ -313,14 +339,14 @@ class PagePlan:
         return by_title, changed or bool(dropped)
 
     def _plan_variant(
-        self, variant: ErpVariant, product: Product, rank: int, values: dict[str, dict[str, ProductOptionValue]]
+        self, variant: ErpVariant, product_id: str, rank: int, values: dict[str, dict[str, str]]
     ) -> bool:
         """Plan one ERP variant of ``product``; whether it changes anything."""
         own = self.catalogue.variants.get(variant.external_id)
         if not variant.active:
             return self._archive_variant(own) if own is not None and own.external_id not in self.listed else False
         fields: dict[str, Any] = {
-            "product_id": product.id,
+            "product_id": product_id,
             "title": variant.title,
             "sku": variant.sku,
             "barcode": variant.barcode,
@@ -330,36 +356,34 @@ class PagePlan:
         if variant.metadata is not None:
             fields["metadata"] = variant.metadata
         if own is None:
-            row = ProductVariant(external_id=variant.external_id, created_at=self.writes.now,
-                                 updated_at=self.writes.now, **fields)
-            self.writes.new_variants.append(row)
-            changed = True
+            new_variant = variant_row(fields, variant.external_id, self.writes.now)
+            self.writes.new_variants.append(new_variant)
+            variant_id, changed = new_variant[0], True
         else:
-            row = own
-            changed = _assign(row, fields)
+            variant_id, changed = own.id, _assign(own, fields)
             if changed:
-                row.updated_at = self.writes.now
-                self.writes.changed_variants[row.id] = row
-        wanted = {values[title][value].id for title, value in variant.options.items()}
-        if own is None or wanted != self.catalogue.links.get(row.id, set()):
+                own.updated_at = self.writes.now
+                self.writes.changed_variants[own.id] = own
+        wanted = {values[title][value] for title, value in variant.options.items()}
+        if own is None or wanted != self.catalogue.links.get(variant_id, set()):
             if own is not None:
-                self.writes.relinked.append(row.id)
-            self.writes.links.extend((row.id, value_id) for value_id in sorted(wanted))
+                self.writes.relinked.append(variant_id)
+            self.writes.links.extend((variant_id, value_id) for value_id in sorted(wanted))
             changed = True
-        return self._plan_prices(variant, row, own is None) or changed
+        return self._plan_prices(variant, variant_id, own is None) or changed
 
-    def _plan_prices(self, variant: ErpVariant, row: ProductVariant, created: bool) -> bool:
+    def _plan_prices(self, variant: ErpVariant, variant_id: str, created: bool) -> bool:
         if variant.prices is None:
             return False
-        current = [] if created else self.catalogue.prices.get(row.id, [])
+        current = [] if created else self.catalogue.prices.get(variant_id, [])
         if not created and _erp_price_keys(variant.prices) == _store_price_keys(current):
             return False
         if not created:
-            self.writes.repriced.append(row.id)
+            self.writes.repriced.append(variant_id)
         now = self.writes.now
         self.writes.new_prices.extend(
-            Price(variant_id=row.id, currency_code=p.currency_code, amount=p.amount.quantize(AMOUNT_PLACES),
-                  min_quantity=p.min_quantity, max_quantity=p.max_quantity, created_at=now, updated_at=now)
+            price_row(variant_id, p.currency_code, p.amount.quantize(AMOUNT_PLACES), p.min_quantity, p.max_quantity,
+                      now)
             for p in variant.prices
         )
         return True
@@ -370,10 +394,10 @@ class PagePlan:
         self.writes.archived_variants.add(row.id)
         return True
 
-    def _archive_unlisted_variants(self, product: Product) -> bool:
+    def _archive_unlisted_variants(self, product_id: str) -> bool:
         """Archive the product's live variants that no active ERP variant of the page is."""
         changed = False
-        for row in self.catalogue.variants_of.get(product.id, ()):
+        for row in self.catalogue.variants_of.get(product_id, ()):
             if row.external_id not in self.listed:
                 changed = self._archive_variant(row) or changed
         return changed
@@ -390,12 +414,8 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 async def _insert_pairs(table: str, columns: tuple[str, str], rows: Sequence[tuple[str, str]]) -> None:
-    if not rows:
-        return
-    connection = connections.get("default")
-    marks = "$1, $2" if connection.capabilities.dialect == "postgres" else "?, ?"
-    sql = f"INSERT INTO {table} ({columns[0]}, {columns[1]}) VALUES ({marks})"
-    await connection.execute_many(sql, [list(row) for row in rows])
+    sql = f"INSERT INTO {table} ({columns[0]}, {columns[1]}) VALUES (?, ?)"
+    await execute_many(connections.get("default"), sql, rows)
 
 
 async def _delete_links(variant_ids: Sequence[str]) -> None:
@@ -425,27 +445,23 @@ async def _archive(w: CatalogWrites) -> None:
 
 async def write_catalogue(w: CatalogWrites) -> None:
     """Write a planned page: archives first (freeing SKUs), then products, options, variants, prices."""
+    connection = connections.get("default")
     await _archive(w)
-    if w.new_products:
-        await Product.bulk_create(w.new_products, batch_size=BATCH)
+    await execute_many(connection, INSERT_PRODUCT, w.new_products)
     await _insert_pairs("product_sales_channel", ("product_id", "saleschannel_id"), w.channel_links)
     if w.changed_products:
         await Product.bulk_update(list(w.changed_products.values()), fields=PRODUCT_FIELDS, batch_size=BATCH)
-    if w.new_options:
-        await ProductOption.bulk_create(w.new_options, batch_size=BATCH)
-    if w.new_values:
-        await ProductOptionValue.bulk_create(w.new_values, batch_size=BATCH)
+    await execute_many(connection, INSERT_OPTION, w.new_options)
+    await execute_many(connection, INSERT_OPTION_VALUE, w.new_values)
     if w.changed_variants:  # before the new ones: a SKU may move from a changed variant to a new one
         await ProductVariant.bulk_update(list(w.changed_variants.values()), fields=VARIANT_FIELDS, batch_size=BATCH)
-    if w.new_variants:
-        await ProductVariant.bulk_create(w.new_variants, batch_size=BATCH)
+    await execute_many(connection, INSERT_VARIANT, w.new_variants)
     if w.relinked:
         await _delete_links(w.relinked)
     await _insert_pairs("product_variant_option", ("product_variant_id", "productoptionvalue_id"), w.links)
     if w.repriced:
         await Price.filter(variant_id__in=w.repriced).delete()
-    if w.new_prices:
-        await Price.bulk_create(w.new_prices, batch_size=BATCH)
+    await execute_many(connection, INSERT_PRICE, w.new_prices)
 
 
 # -------------------------------------------------------------------------------------------------

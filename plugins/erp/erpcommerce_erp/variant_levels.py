@@ -10,10 +10,11 @@ when the ERP re-activates them. A dry run only counts.
   ``allow_backorder`` = ``allow_out_of_stock_order``, ``manage_inventory`` as the ERP says.
 
 These streams run over the ERP's whole range on a full sync, so they are written in hand-written
-SQL with bound parameters (building ORM queries cost more than running them): a page reads its
-current values in one lookup (per :data:`BATCH` ids), compares, and writes only what changed: stock
-with one statement executed for all changed rows (``execute_many``), prices as one delete (per
-:data:`BATCH` variants) and one insert executed for all new rows, in the caller's transaction.
+SQL with bound parameters (building ORM queries cost more than running them; see
+:mod:`erpcommerce_erp.bulk_sql`): a page reads its current values in one lookup (per ``BATCH``
+ids), compares, and writes only what changed: stock with one statement executed for all changed
+rows, prices as one delete (per ``BATCH`` variants) and one insert executed for all new rows, in
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -23,15 +24,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.ids import new_id
 from core.syncs import SyncCounts
-from erpcommerce_erp.catalog_upsert import AMOUNT_PLACES, BATCH, PriceKey, price_key
+from erpcommerce_erp.bulk_sql import execute_many, run_in
+from erpcommerce_erp.catalog_rows import INSERT_PRICE, Row, price_row
+from erpcommerce_erp.catalog_upsert import AMOUNT_PLACES, PriceKey, price_key
 from erpcommerce_erp.contract import StockLevel, VariantPrices
 
 __all__ = [
@@ -60,11 +60,6 @@ UPDATE_STOCK = (
 DELETE_PRICES = "DELETE FROM price WHERE variant_id IN ({marks})"
 """Values: variant ids."""
 
-INSERT_PRICE = (
-    "INSERT INTO price (id, variant_id, currency_code, amount, min_quantity, max_quantity, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-"""Values per row: id, variant id, currency, amount, min_quantity, max_quantity, created_at, updated_at."""
 
 
 def inventory_quantity(level: StockLevel) -> int:
@@ -77,53 +72,20 @@ def _last_by_variant(records: Sequence[VariantPrices] | Sequence[StockLevel]) ->
     return {record.variant_external_id: index for index, record in enumerate(records)}
 
 
-@cache
-def _dialect_sql(template: str, dialect: str, marks: int = 0) -> str:
-    """``template`` with ``marks`` placeholders in its ``{marks}`` slot, numbered ``$n`` on PostgreSQL."""
-    sql = template.format(marks=", ".join(["?"] * marks)) if marks else template
-    if dialect != "postgres":
-        return sql
-    parts = sql.split("?")
-    return "".join(part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1))
-
-
-def _bindable(value: Any, dialect: str) -> Any:
-    """A value as bound on this dialect (SQLite: datetimes as text, the way the ORM stores them)."""
-    return str(value) if dialect == "sqlite" and isinstance(value, datetime) else value
-
-
-async def _run_in(connection: BaseDBAsyncClient, template: str, keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Run ``template`` with ``keys`` as its ``IN`` list, one statement per :data:`BATCH` keys; its rows."""
-    dialect = connection.capabilities.dialect
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(keys), BATCH):
-        chunk = list(keys[start:start + BATCH])
-        rows.extend(await connection.execute_query_dict(_dialect_sql(template, dialect, len(chunk)), chunk))
-    return rows
-
-
-async def _execute_many(connection: BaseDBAsyncClient, template: str, rows: list[list[Any]]) -> None:
-    """Execute ``template`` once per row of values (one prepared statement), when there are rows."""
-    if rows:
-        dialect = connection.capabilities.dialect
-        values = [[_bindable(value, dialect) for value in row] for row in rows]
-        await connection.execute_many(_dialect_sql(template, dialect), values)
-
-
 async def apply_price_page(page: Sequence[VariantPrices], *, dry_run: bool) -> SyncCounts:
     """Replace the prices of the page's variants with the ERP's; return what it did."""
     counts = SyncCounts(seen=len(page))
     last = _last_by_variant(page)
     connection = connections.get("default")
-    variants = {row["external_id"]: row["id"] for row in await _run_in(connection, SELECT_VARIANTS, list(last))}
+    variants = {row["external_id"]: row["id"] for row in await run_in(connection, SELECT_VARIANTS, list(last))}
     current: dict[str, list[PriceKey]] = defaultdict(list)
-    for row in await _run_in(connection, SELECT_PRICES, list(variants.values())):
+    for row in await run_in(connection, SELECT_PRICES, list(variants.values())):
         current[row["variant_id"]].append(
             price_key(row["currency_code"], Decimal(str(row["amount"])), row["min_quantity"], row["max_quantity"])
         )
     now = datetime.now(UTC)
     replaced: list[str] = []
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     for index, record in enumerate(page):
         variant_id = variants.get(record.variant_external_id)
         if variant_id is None or last[record.variant_external_id] != index:
@@ -136,13 +98,13 @@ async def apply_price_page(page: Sequence[VariantPrices], *, dry_run: bool) -> S
         counts.updated += 1
         replaced.append(variant_id)
         rows.extend(
-            [new_id("price"), variant_id, p.currency_code, p.amount.quantize(AMOUNT_PLACES), p.min_quantity,
-             p.max_quantity, now, now]
+            price_row(variant_id, p.currency_code, p.amount.quantize(AMOUNT_PLACES), p.min_quantity, p.max_quantity,
+                      now)
             for p in record.prices
         )
     if not dry_run:
-        await _run_in(connection, DELETE_PRICES, replaced)
-        await _execute_many(connection, INSERT_PRICE, rows)
+        await run_in(connection, DELETE_PRICES, replaced)
+        await execute_many(connection, INSERT_PRICE, rows)
     return counts
 
 
@@ -151,7 +113,7 @@ async def apply_stock_page(page: Sequence[StockLevel], *, dry_run: bool) -> Sync
     counts = SyncCounts(seen=len(page))
     last = _last_by_variant(page)
     connection = connections.get("default")
-    variants = {row["external_id"]: row for row in await _run_in(connection, SELECT_VARIANTS, list(last))}
+    variants = {row["external_id"]: row for row in await run_in(connection, SELECT_VARIANTS, list(last))}
     now = datetime.now(UTC)
     changed: list[list[Any]] = []
     for index, level in enumerate(page):
@@ -167,5 +129,5 @@ async def apply_stock_page(page: Sequence[StockLevel], *, dry_run: bool) -> Sync
         counts.updated += 1
         changed.append([*wanted, now, variant["id"]])
     if not dry_run:
-        await _execute_many(connection, UPDATE_STOCK, changed)
+        await execute_many(connection, UPDATE_STOCK, changed)
     return counts

@@ -45,10 +45,19 @@ async def store_prices(
         return {v.id: erp_prices([Tier(1, None, v.lst_price)], currency) for v in variants}
     book: PricelistBook = await reference.book_for(pricelist_id, fresh=fresh)
     currency = book.pricelists[pricelist_id].currency_code
+    made: dict[Tier, ErpPrice] = {}  # ErpPrice is frozen: variants with equal tiers share them
     prices: dict[int, list[ErpPrice]] = {}
     for variant in variants:
         try:
-            prices[variant.id] = erp_prices(book.tiers(pricelist_id, facts[variant.id], now), currency)
+            tiers = book.tiers(pricelist_id, facts[variant.id], now)
         except PricelistError as exc:
             log.warning("odoo price not evaluated", extra={"variant": variant.id, "error": str(exc)})
+            continue
+        prices[variant.id] = [made.get(tier) or _made(made, tier, currency) for tier in tiers]
     return prices
+
+
+def _made(made: dict[Tier, ErpPrice], tier: Tier, currency: str) -> ErpPrice:
+    """The store price of ``tier`` (validated once per distinct tier of a page)."""
+    made[tier] = erp_prices([tier], currency)[0]
+    return made[tier]
