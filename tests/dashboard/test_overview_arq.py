@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,8 +14,8 @@ from redis.exceptions import RedisError
 from core.config import RedisSettings as QueueSettings
 from core.config import Settings
 from tests.dashboard.conftest import Dashboard
-from tests.workflows.arq_support import REDIS_URL
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 QUEUE = f"dashboard-test-{uuid.uuid4().hex[:8]}"
 
 
