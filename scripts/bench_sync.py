@@ -40,12 +40,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from bench_store import background  # scripts/ is on sys.path when run as a script
 
 DEFAULT_VARIANTS = 100_000
 QUICK_VARIANTS = 10_000
@@ -92,22 +92,6 @@ def rss_mb(pid: int) -> float:
         return math.nan
     match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
     return round(int(match.group(1)) / 1024, 1) if match else math.nan
-
-
-@contextmanager
-def background(command: list[str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` for the duration of the block, output to ``log_path``; stop it after."""
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def environment_without_overrides() -> dict[str, str]:
