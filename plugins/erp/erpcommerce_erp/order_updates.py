@@ -22,10 +22,15 @@ Order of updates: an update older than the last applied one is skipped (the run 
 ``applied: false``). With signed webhooks the signed timestamp settles it; token-mode updates carry
 no trusted time, so the time the webhook received them does (an update that waited for its order
 to be linked does not undo a newer one applied meanwhile).
+
+A recheck (``recheck`` in the input, started by :mod:`erpcommerce_erp.order_update_recheck` for a
+repeated body the store cannot tell from a new change) first reads the order's current state from
+the ERP (``read-erp-order-state``, ``list_orders_by_reference``) and applies that, as received then.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +58,7 @@ __all__ = [
     "OrderUpdateInput",
     "find_order_by_external_id",
     "order_update_retry",
+    "read_erp_order_state",
     "store_fulfillment_status",
     "store_order_status",
     "sync_order_from_erp",
@@ -94,6 +100,7 @@ class OrderUpdateInput(BaseModel):
     update: OrderUpdate
     sent_at: int | None = None
     received_at: float | None = None
+    recheck: bool = False  # a repeated body: apply the ERP's current state instead (read first)
 
 
 class OrderNotLinkedYet(RetryableError):
@@ -270,7 +277,30 @@ def _apply(
     order.metadata = metadata
 
 
+@step("read-erp-order-state", retry=order_update_retry)
+async def read_erp_order_state(input: OrderUpdateInput, ctx: StepContext) -> OrderUpdateInput:
+    """The update with the order's current status in the ERP, as received when read (a recheck).
+
+    :raises PermanentError: when no client is configured or the ERP does not know the order.
+    """
+    erp = _erp(ctx)
+    if erp.gateway is None:
+        raise PermanentError("No ERP client is configured (no plugin implements erp_client)")
+    update = input.update
+    found = await find_order_by_external_id(update.external_id)
+    if len(found) != 1:
+        raise OrderNotLinkedYet(f"{erp.gateway.name} order {update.external_id} matches {len(found)} store orders")
+    states = await erp.gateway.list_orders_by_reference([found[0].id])
+    state = next((state for state in states if state.external_id == update.external_id), None)
+    if state is None:
+        raise PermanentError(f"{erp.gateway.name} no longer lists order {update.external_id} for {found[0].id}")
+    current = update.model_copy(update={"status": state.status, "fulfillment_status": state.fulfillment_status})
+    return OrderUpdateInput(update=current, received_at=time.time())
+
+
 @workflow(SYNC_ORDER_FROM_ERP, durable=True)
 async def sync_order_from_erp(input: OrderUpdateInput) -> AppliedUpdate:
-    """Apply one ERP order update to the store order."""
+    """Apply one ERP order update to the store order (a recheck: the ERP's current state)."""
+    if input.recheck:
+        input = await read_erp_order_state(input)
     return await apply_order_update(input)

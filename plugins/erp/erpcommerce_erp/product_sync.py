@@ -10,6 +10,7 @@ was on and a failed run, retried (``erpcommerce retry``), goes on from the page 
 stream's cursor is stored with its last page, never in a dry run; a ``--full`` run reads every
 stream from the start and, at the end of the product stream, archives the ERP-linked products the
 ERP no longer lists (a retried full run reads the product stream again, as it needs all of it).
+A delta run also reads the stock of each products page's variants (:func:`_refresh_variant_stock`).
 
 A failure that outlasts the retries fails the run: the first step's compensation marks the
 SyncRun ``failed`` with the error (the pages applied so far stay; the cursors do not move).
@@ -191,6 +192,29 @@ async def fetch_stock_page(request: PageRequest, ctx: StepContext) -> Page[Stock
     return await _gateway(ctx.run.plugins).list_stock_changes(request.cursor, request.page, request.limit)
 
 
+@dataclass(frozen=True)
+class StockRequest:
+    variant_external_ids: list[str]
+
+
+@step("fetch-erp-variant-stock", retry=sync_retry)
+async def fetch_variant_stock(request: StockRequest, ctx: StepContext) -> list[StockLevel]:
+    """The stock of the variants a delta products page listed (see :func:`_sync_stream`)."""
+    return await _gateway(ctx.run.plugins).get_stock_for_sync(request.variant_external_ids)
+
+
+@dataclass(frozen=True)
+class StockApplyRequest:
+    levels: list[StockLevel]
+    dry_run: bool
+
+
+@step("apply-erp-variant-stock", transactional=True)
+async def apply_variant_stock(request: StockApplyRequest) -> SyncCounts:
+    """Set the stock of a delta products page's variants (one transaction)."""
+    return await apply_stock_page(request.levels, dry_run=request.dry_run)
+
+
 FETCH_STEPS: dict[str, Step[PageRequest, Any]] = {
     "products": fetch_products_page,
     "prices": fetch_prices_page,
@@ -254,9 +278,23 @@ async def _sync_stream(sync: SyncInput, stream: str, progress: StreamProgress) -
         request = ApplyRequest(sync, stream, page, progress.cursor_from,
                                frozenset(listed) if last and listed is not None else None)
         counts = await apply_erp_page(request)
+        if stream == "products" and progress.cursor_from is not None:
+            counts = counts.plus(await _refresh_variant_stock(sync, page.items))
         if counts.changed and not sync.dry_run:
             bump_catalog_version()
         token, done = page.next_page, last
+
+
+async def _refresh_variant_stock(sync: SyncInput, products: list[ErpProduct]) -> SyncCounts:
+    """A delta products page also brings its live variants' stock: a variant the store creates or
+    restores may have stock no stock-stream change announces (in Odoo, a variant left active under
+    an archived template comes back with it without being written). A full run reads all stock."""
+    variant_ids = [variant.external_id for product in products if product.active
+                   for variant in product.variants if variant.active]
+    if not variant_ids:
+        return SyncCounts()
+    levels = await fetch_variant_stock(StockRequest(variant_ids))
+    return await apply_variant_stock(StockApplyRequest(levels, sync.dry_run))
 
 
 @workflow(WORKFLOW_NAME, durable=True)

@@ -12,7 +12,8 @@ declares (:attr:`~erpcommerce_erp.contract.ErpClient.webhook_mode`):
 Missing, wrong or stale credentials: 401 ``unauthorized``. A body the client cannot parse: 400
 ``invalid_data``. Then :func:`core.webhooks.accept_event` records the event and its durable run
 ``sync-order-from-erp:<event id>`` (:mod:`erpcommerce_erp.order_updates`) in one transaction: 202
-``accepted``; an event id received before: 200 ``duplicate``, without effect. The route is not
+``accepted``; an event id received before: 200 ``duplicate``, without effect, unless another update
+of the order came after it (:mod:`erpcommerce_erp.order_update_recheck`): 202 ``rechecked``. The route is not
 under ``/store``: no publishable key, no bearer token.
 """
 
@@ -29,6 +30,7 @@ from core.errors import InvalidData, NotFound
 from core.keys import ENGINE
 from core.webhooks import accept_event, body_event_id, count_rejection, verify_signature, verify_token
 from erpcommerce_erp.contract import OrderUpdate
+from erpcommerce_erp.order_update_recheck import recheck_repeated_update
 from erpcommerce_erp.order_updates import OrderUpdateInput, sync_order_from_erp, sync_order_from_erp_run_id
 
 if TYPE_CHECKING:
@@ -58,11 +60,12 @@ routes = web.RouteTableDef()
 
 
 class OrderUpdateReceipt(BaseModel):
-    """The answer to an order update: ``accepted`` (202, queued) or ``duplicate`` (200, no effect)."""
+    """The answer to an order update: ``accepted`` (202, queued), ``rechecked`` (202, a repeated
+    body the store rechecks with the ERP) or ``duplicate`` (200, no effect)."""
 
     event_id: str
     run_id: str | None
-    status: Literal["accepted", "duplicate"]
+    status: Literal["accepted", "rechecked", "duplicate"]
 
 
 def add_routes(erp: ErpPlugin, app: web.Application) -> None:
@@ -82,6 +85,8 @@ def add_routes(erp: ErpPlugin, app: web.Application) -> None:
         "with `[erp] webhook_secret`) or token (`?token=<webhook_secret>`). Signed body: "
         '`{"event_id", "type": "order.updated", "order": {"external_id", "status", "fulfillment_status"?, '
         '"metadata"?}}`; token-mode ERPs send their own format. 202: the update is durably queued; '
+        "202 with status `rechecked`: this event id was received before, but another update of the order "
+        "came after it, so the store reads the order's current state from the ERP; "
         "200 with status `duplicate`: this event id was received before, nothing done."
     ),
     tags=("ERP",),
@@ -106,6 +111,9 @@ async def receive_order_update(request: web.Request) -> web.StreamResponse | Ord
         run_id=sync_order_from_erp_run_id(update.event_id),
     )
     if receipt.duplicate:
+        recheck = await recheck_repeated_update(request.app[ENGINE], gateway.client, SOURCE, update)
+        if recheck is not None:
+            return OrderUpdateReceipt(event_id=receipt.event_id, run_id=recheck, status="rechecked")
         duplicate = OrderUpdateReceipt(event_id=receipt.event_id, run_id=receipt.run_id, status="duplicate")
         return json_response(duplicate, 200)
     return OrderUpdateReceipt(event_id=receipt.event_id, run_id=receipt.run_id, status="accepted")

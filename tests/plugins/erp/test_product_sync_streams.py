@@ -13,7 +13,7 @@ from core.models import Price, Product, ProductVariant, SyncCursor, SyncRun
 from core.workflows.durable import Engine
 from erpcommerce_erp.contract import StockLevel, VariantPrices
 from tests.plugins.erp.fake_erp import FakeErp
-from tests.plugins.erp.product_sync_support import catalogue, eur, mug, run_sync
+from tests.plugins.erp.product_sync_support import cap, catalogue, eur, mug, run_sync
 from tests.workflows.durable_support import make_engine
 
 
@@ -130,3 +130,40 @@ async def test_a_dry_run_reads_and_counts_but_writes_nothing(engine: Engine, fak
     assert await Product.filter(deleted_at=None).count() == 3
     assert (await Product.get(external_id="P2")).title == "Mug"
     assert (await SyncCursor.get(name="products:products")).value == "3"
+
+
+async def test_a_delta_products_page_brings_the_live_stock_of_its_variants(engine: Engine, fake_erp: FakeErp) -> None:
+    # A variant the store creates or restores may have stock no stock-stream change announces
+    # (Odoo: a variant left active under an archived template comes back with it unwritten).
+    fake_erp.products = [mug()]
+    fake_erp.stock = {"P2-1": StockLevel(variant_external_id="P2-1", qty_available=Decimal("4"))}
+    await run_sync(engine)
+    assert fake_erp.calls["get_stock"] == 0  # a full run reads all stock through the stock stream
+    assert (await ProductVariant.get(external_id="P2-1")).manage_inventory is False  # nothing in the stream
+
+    fake_erp.products.append(cap(variants=[*cap().variants[:1], cap().variants[1].model_copy(update={"active": False})]))
+    fake_erp.stock["P3-R"] = StockLevel(variant_external_id="P3-R", qty_available=Decimal("7"),
+                                        allow_out_of_stock_order=True)
+    version = catalog_version()
+    row = await run_sync(engine)
+
+    assert [args for name, args in fake_erp.log if name == "get_stock"] == [["P3-R"]]  # live variants only
+    red = await ProductVariant.get(external_id="P3-R")
+    assert (red.inventory_quantity, red.allow_backorder, red.manage_inventory) == (7, True, True)
+    assert row.state == "succeeded" and catalog_version() > version
+    assert (await ProductVariant.get(external_id="P2-1")).manage_inventory is False  # not on the page
+
+
+async def test_the_stock_of_a_delta_page_is_retried_while_the_erp_is_unavailable(
+    engine: Engine, fake_erp: FakeErp
+) -> None:
+    fake_erp.products = [mug()]
+    await run_sync(engine)
+    fake_erp.products.append(cap())
+    fake_erp.stock["P3-B"] = StockLevel(variant_external_id="P3-B", qty_available=Decimal("2"))
+    fake_erp.fail("get_stock", ConnectionResetError("reset"), times=1)
+
+    row = await run_sync(engine)
+
+    assert row.state == "succeeded" and fake_erp.calls["get_stock"] == 2
+    assert (await ProductVariant.get(external_id="P3-B")).inventory_quantity == 2

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from core.errors import InvalidData
 from core.models import Order, WebhookEvent, WorkflowRunRecord
 from core.webhooks import sign
-from erpcommerce_erp.contract import OrderUpdate
+from erpcommerce_erp.contract import ErpClient, ErpOrder, OrderUpdate
 from erpcommerce_erp.order_updates import sync_order_from_erp_run_id
 from tests.plugins.erp.conftest import WEBHOOK_SECRET, ErpStore
-from tests.plugins.erp.fake_erp import FakeErp
+from tests.plugins.erp.fake_erp import FakeErp, FakeErpOrder
 from tests.plugins.erp.orders_support import make_order
 from tests.polling import wait_until
 
@@ -159,3 +159,89 @@ async def test_an_unknown_odoo_state_fails_the_run_naming_it(client: TestClient,
     run = await finished_run(sync_order_from_erp_run_id(hashlib.sha256(body).hexdigest()))
     assert run.state in ("failed", "reverted")
     assert "Unknown FakeERP order status 'quotation_sent' for ERP order 42" in (run.error or "")
+
+
+def erp_order(fake_erp: FakeErp, order: Order, status: str) -> None:
+    """The ERP's order 42, made for ``order``, now in ``status``."""
+    fake_erp.orders["42"] = FakeErpOrder("42", ErpOrder.model_construct(id=order.id), f"key-{order.id}", status)
+
+
+async def accepted(client: TestClient, body: bytes) -> None:
+    resp = await post(client, body)
+    assert resp.status == 202, await resp.text()
+    await finished_run((await resp.json())["run_id"])
+
+
+async def test_a_body_repeated_after_another_update_is_rechecked_with_the_erp(
+    client: TestClient, erp_store: ErpStore, fake_erp: FakeErp
+) -> None:
+    # Odoo's write_date has second precision: confirm, cancel, confirm within one second posts
+    # the first body twice. Taken for a replay, the order would stay cancelled.
+    order = await make_order(erp_store, metadata={"external_id": "42"})
+    erp_order(fake_erp, order, "sale")
+    confirmed = odoo_body("sale", write_date="2026-01-01 10:00:00")
+    await accepted(client, confirmed)
+    await accepted(client, odoo_body("cancel", write_date="2026-01-01 10:00:00"))
+    assert (await Order.get(id=order.id)).status == "archived"  # this module maps cancel to archived
+
+    resp = await post(client, confirmed)
+
+    receipt = await resp.json()
+    assert (resp.status, receipt["status"]) == (202, "rechecked")
+    assert (await finished_run(receipt["run_id"])).state == "done"
+    assert fake_erp.calls["list_orders_by_reference"] == 1
+    stored = await Order.get(id=order.id)
+    assert (stored.status, stored.canceled_at) == ("pending", None)
+    assert stored.metadata is not None and stored.metadata["erp_last_update"]["status"] == "sale"
+
+    again = await post(client, confirmed)  # a replay of the repeat: the same recheck, no new run
+    assert (again.status, (await again.json())["run_id"]) == (202, receipt["run_id"])
+    assert fake_erp.calls["list_orders_by_reference"] == 1
+    assert await WorkflowRunRecord.all().count() == 3
+
+
+async def test_a_recheck_applies_the_erps_state_not_the_repeated_body(
+    client: TestClient, erp_store: ErpStore, fake_erp: FakeErp
+) -> None:
+    # A genuine late redelivery of the "sale" body after a cancel: the ERP says cancel, so it stays.
+    order = await make_order(erp_store, metadata={"external_id": "42"})
+    erp_order(fake_erp, order, "cancel")
+    await accepted(client, odoo_body("sale"))
+    await accepted(client, odoo_body("cancel"))
+
+    resp = await post(client, odoo_body("sale"))
+
+    assert (await finished_run((await resp.json())["run_id"])).state == "done"
+    assert (await Order.get(id=order.id)).status == "archived"  # this module maps cancel to archived
+
+
+async def test_a_recheck_the_erp_cannot_answer_fails_the_run_and_changes_nothing(
+    client: TestClient, erp_store: ErpStore, fake_erp: FakeErp
+) -> None:
+    order = await make_order(erp_store, metadata={"external_id": "42"})  # the ERP lists no order 42
+    await accepted(client, odoo_body("sale"))
+    await accepted(client, odoo_body("cancel"))
+
+    resp = await post(client, odoo_body("sale"))
+
+    run = await finished_run((await resp.json())["run_id"])
+    assert run.state in ("failed", "reverted")
+    assert f"FakeERP no longer lists order 42 for {order.id}" in (run.error or "")
+    assert (await Order.get(id=order.id)).status == "archived"  # this module maps cancel to archived
+
+
+async def test_without_a_way_to_read_orders_a_repeated_body_stays_a_duplicate(
+    client: TestClient, erp_store: ErpStore, fake_erp: FakeErp
+) -> None:
+    type(fake_erp).list_orders_by_reference = ErpClient.list_orders_by_reference  # type: ignore[method-assign]
+    try:
+        await make_order(erp_store, metadata={"external_id": "42"})
+        await accepted(client, odoo_body("sale"))
+        await accepted(client, odoo_body("cancel"))
+
+        resp = await post(client, odoo_body("sale"))
+    finally:
+        del type(fake_erp).list_orders_by_reference  # back to FakeErp's
+
+    assert (resp.status, (await resp.json())["status"]) == (200, "duplicate")
+    assert await WorkflowRunRecord.all().count() == 2
