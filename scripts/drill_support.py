@@ -176,14 +176,16 @@ def _toml_value(value: Any) -> str:
 
 def write_config(path: Path, *, port: int, database_url: str, sections: Mapping[str, Mapping[str, Any]] = {}) -> Path:
     """A config file: production mode with a random JWT secret, the given database and port,
-    generous login limits (drills log in often), the daily product sync off (drills sync when they
-    mean to: one at 00:00 UTC would refuse theirs), plus ``sections`` (``"plugins.odoo": {...}``)."""
+    generous login limits (drills log in often), plus ``sections`` (``"plugins.odoo": {...}``); with
+    Odoo configured, the daily product sync off (drills sync when they mean to: one at 00:00 UTC
+    would refuse theirs; the job exists only with an ERP client)."""
     merged: dict[str, dict[str, Any]] = {
         "server": {"host": HOST, "port": port, "environment": "production", "access_log": False},
         "database": {"url": database_url},
         "auth": {"jwt_secret": secrets.token_urlsafe(40), "login_attempts_per_minute": 100_000},
-        "jobs.sync-products-from-erp": {"enabled": False},
     }
+    if "plugins.odoo" in sections:
+        merged["jobs.sync-products-from-erp"] = {"enabled": False}
     for name, values in sections.items():
         merged.setdefault(name, {}).update(values)
     lines = []
