@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from tortoise.functions import Count
 
 from core.errors import NotFound
 from core.models import WorkflowRunRecord, WorkflowStepRecord
@@ -21,6 +22,7 @@ from core.workflows.leases import FINISHED_STATES, RUNNABLE_STATES
 __all__ = [
     "RUN_STATES",
     "RunDetail",
+    "count_runs_by_state",
     "list_runs",
     "load_run_detail",
     "render_run_detail",
@@ -44,6 +46,16 @@ ERROR_PREVIEW_CHARS = 80
 # -------------------------------------------------------------------------------------------------
 # Queries
 # -------------------------------------------------------------------------------------------------
+
+
+async def count_runs_by_state() -> dict[tuple[str, str], int]:
+    """Runs by (workflow name, state), in one grouped query (the dashboard and ``/metrics``)."""
+    rows = await (
+        WorkflowRunRecord.annotate(count=Count("id"))
+        .group_by("workflow_name", "state")
+        .values_list("workflow_name", "state", "count")
+    )
+    return {(str(workflow), str(state)): int(count) for workflow, state, count in rows}
 
 
 async def list_runs(

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tortoise import Tortoise, connections
 
 from core import cli
-from core.cli import main
-from core.config import DatabaseSettings
-from core.db import init_database
 from core.models import Product, SyncRun, WorkflowRunRecord
-from tests.conftest import IS_POSTGRES
 from tests.plugins.erp.fake_erp import FakeErp
 from tests.plugins.erp.product_sync_support import catalogue
 from tests.cli_support import cli_terminal  # noqa: F401 - a fixture
+from tests.cli_support import emptied, in_database, run_cli, write_erp_config
 
 
 @pytest.fixture(autouse=True)
@@ -25,40 +19,14 @@ def _cli(cli_terminal: None) -> None:
     """Every test here runs the CLI in this process."""
 
 
-async def _in_database(database_url: str, work: Any) -> Any:
-    await init_database(DatabaseSettings(url=database_url))
-    try:
-        return await work()
-    finally:
-        await Tortoise.close_connections()
-
-
-async def _empty_tables() -> None:
-    if IS_POSTGRES:
-        conn = connections.get("default")
-        rows = await conn.execute_query_dict(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
-        )
-        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-        await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
 @pytest.fixture
 def database(database_url: str) -> str:
-    asyncio.run(_in_database(database_url, _empty_tables))
-    return database_url
+    return emptied(database_url)
 
 
 @pytest.fixture
 def config(tmp_path: Path, database: str) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[server]\nenvironment = "development"\n[database]\nurl = "{database}"\n'
-        '[auth]\njwt_secret = "test-secret-0123456789abcdef-0123456789"\n'
-        "[plugins.erp]\nsync_page_size = 2\nsync_max_retries = 1\nsync_backoff_seconds = 0.001\n",
-        encoding="utf-8",
-    )
-    return str(path)
+    return write_erp_config(tmp_path, database)
 
 
 @pytest.fixture
@@ -66,12 +34,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeErp:
     fake = FakeErp(products=catalogue())
     monkeypatch.setattr(cli, "SYNC_EXTRA_PLUGINS", (fake,))
     return fake
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
@@ -88,7 +50,7 @@ def products_in(database: str) -> list[str]:
     async def read() -> list[str]:
         return sorted(await Product.all().values_list("external_id", flat=True))
 
-    result: list[str] = asyncio.run(_in_database(database, read))
+    result: list[str] = in_database(database, read)
     return result
 
 
@@ -143,7 +105,7 @@ def test_sync_fails_with_exit_1_when_the_erp_is_down(
     async def state() -> str:
         return (await SyncRun.get()).state
 
-    assert asyncio.run(_in_database(database, state)) == "failed"
+    assert in_database(database, state) == "failed"
 
 
 def test_sync_is_refused_while_another_runs(
@@ -153,7 +115,7 @@ def test_sync_is_refused_while_another_runs(
         await WorkflowRunRecord.create(id="sync:products:other", workflow_name="sync-products-from-erp",
                                        state="invoking")
 
-    asyncio.run(_in_database(database, seed))
+    in_database(database, seed)
 
     code, _, err = run_cli(capsys, "sync", "products", "--config", config)
 

@@ -15,19 +15,18 @@ import hmac
 import logging
 
 from aiohttp import web
-from tortoise.functions import Count
 
 from core.api.endpoint import endpoint
 from core.errors import Unauthorized
 from core.keys import ENGINE, SETTINGS
 from core.metrics import database_families, exposition, queue_families, webhook_families
-from core.models import WorkflowRunRecord
 from core.queue_status import read_queue_status
+from core.runs import count_runs_by_state
 from core.webhooks import webhook_figures
 
 __all__ = [
-    "count_runs_by_state",
     "require_metrics_token",
+    "runs_by_state",
     "routes",
 ]
 
@@ -48,18 +47,13 @@ def require_metrics_token(request: web.Request, token: str) -> None:
         raise Unauthorized("A valid metrics token is required: Authorization: Bearer <[server] metrics_token>")
 
 
-async def count_runs_by_state() -> dict[tuple[str, str], int] | None:
-    """Runs by (workflow name, state), in one query; None when the database cannot be read."""
+async def runs_by_state() -> dict[tuple[str, str], int] | None:
+    """:func:`core.runs.count_runs_by_state`, or None when the database cannot be read."""
     try:
-        rows = await (
-            WorkflowRunRecord.annotate(count=Count("id"))
-            .group_by("workflow_name", "state")
-            .values_list("workflow_name", "state", "count")
-        )
+        return await count_runs_by_state()
     except Exception as exc:  # any driver's error: the scrape says database_up 0
         log.warning("metrics: workflow runs not counted: %s", exc)
         return None
-    return {(str(workflow), str(state)): int(count) for workflow, state, count in rows}
 
 
 @routes.get("/metrics")
@@ -72,7 +66,7 @@ async def count_runs_by_state() -> dict[tuple[str, str], int] | None:
 )
 async def metrics(request: web.Request) -> web.Response:
     require_metrics_token(request, request.app[SETTINGS].server.metrics_token)
-    runs = await count_runs_by_state()
+    runs = await runs_by_state()
     status = await read_queue_status(request.app[ENGINE])
     families = [*database_families(runs), *queue_families(status), *webhook_families(webhook_figures())]
     body, content_type = exposition(families, request.headers.get("Accept", ""))

@@ -8,10 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tortoise.expressions import Q
-from tortoise.functions import Count
 
 from core.models import WorkflowRunRecord
-from core.runs import RUN_STATES
+from core.runs import RUN_STATES, count_runs_by_state
 from core.workflows.leases import utcnow
 
 __all__ = [
@@ -41,17 +40,11 @@ class StateCounts:
 
 async def state_counts() -> StateCounts:
     """Count the runs by workflow and state (one grouped query)."""
-    rows = await (
-        WorkflowRunRecord.all()
-        .annotate(count=Count("id"))
-        .group_by("workflow_name", "state")
-        .values("workflow_name", "state", "count")
-    )
     totals = dict.fromkeys(RUN_STATES, 0)
     by_workflow: dict[str, dict[str, int]] = {}
-    for row in rows:
-        totals[row["state"]] = totals.get(row["state"], 0) + row["count"]
-        by_workflow.setdefault(row["workflow_name"], dict.fromkeys(RUN_STATES, 0))[row["state"]] = row["count"]
+    for (workflow, state), count in (await count_runs_by_state()).items():
+        totals[state] = totals.get(state, 0) + count
+        by_workflow.setdefault(workflow, dict.fromkeys(RUN_STATES, 0))[state] = count
     return StateCounts(totals, dict(sorted(by_workflow.items())))
 
 

@@ -3,21 +3,16 @@ exit 0 when in step, 1 with the differences, 2 when the ERP cannot be reached.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tortoise import Tortoise, connections
 
 from core import cli
-from core.cli import main
-from core.config import DatabaseSettings
-from core.db import init_database
 from erpcommerce_erp import reconcile_command
 from tests.cli_support import cli_terminal  # noqa: F401 - a fixture
-from tests.conftest import IS_POSTGRES
+from tests.cli_support import emptied, run_cli, write_erp_config
 from tests.plugins.erp.fake_erp import FakeErp
 from tests.plugins.erp.product_sync_support import catalogue, shirt
 
@@ -27,31 +22,9 @@ def _cli(cli_terminal: None) -> None:
     """Every test here runs the CLI in this process."""
 
 
-async def _empty_tables(database_url: str) -> None:
-    await init_database(DatabaseSettings(url=database_url))
-    try:
-        if IS_POSTGRES:
-            conn = connections.get("default")
-            rows = await conn.execute_query_dict(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
-            )
-            names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-            await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    finally:
-        await Tortoise.close_connections()
-
-
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> str:
-    asyncio.run(_empty_tables(database_url))
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[server]\nenvironment = "development"\n[database]\nurl = "{database_url}"\n'
-        '[auth]\njwt_secret = "test-secret-0123456789abcdef-0123456789"\n'
-        "[plugins.erp]\nsync_page_size = 2\nsync_max_retries = 1\nsync_backoff_seconds = 0.001\n",
-        encoding="utf-8",
-    )
-    return str(path)
+    return write_erp_config(tmp_path, emptied(database_url))
 
 
 @pytest.fixture
@@ -60,12 +33,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeErp:
     monkeypatch.setattr(cli, "SYNC_EXTRA_PLUGINS", (fake,))
     monkeypatch.setattr(reconcile_command, "EXTRA_PLUGINS", (fake,))
     return fake
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def synced(config: str, capsys: pytest.CaptureFixture[str]) -> None:
