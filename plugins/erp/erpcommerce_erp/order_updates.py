@@ -14,7 +14,8 @@ runs exactly once:
   status_map`` (a store status maps to itself); an unknown status fails the run naming it.
   ``canceled`` sets ``canceled_at`` (any other status clears it: the ERP reopened the order);
 - ``fulfillment_status``: the update's own (a store fulfillment status, or an ERP one mapped by
-  ``fulfillment_status_map``), else the map's entry for the ERP order status, else unchanged;
+  ``fulfillment_status_map``), else the map's entry for the ERP order status, else unchanged (but
+  a ``canceled`` fulfillment becomes ``not_fulfilled`` when the ERP reopens the order);
 - the update's ``metadata`` is merged into ``metadata["erp"]``, and ``metadata["erp_last_update"]``
   records the ERP status, event id and signed timestamp applied.
 
@@ -266,6 +267,8 @@ def _apply(
         order.canceled_at = None
     if fulfillment is not None:
         order.fulfillment_status = fulfillment
+    elif status != "canceled" and order.fulfillment_status == "canceled":
+        order.fulfillment_status = "not_fulfilled"  # reopened: the cancellation's status no longer holds
     previous = metadata.get(ERP_METADATA_KEY)
     metadata[ERP_METADATA_KEY] = {**(previous if isinstance(previous, dict) else {}), **(update.metadata or {})}
     metadata[LAST_UPDATE_KEY] = {

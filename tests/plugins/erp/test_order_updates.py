@@ -146,6 +146,21 @@ async def test_cancel_sets_canceled_at_and_a_reopened_order_clears_it(
     assert (reopened.status, reopened.canceled_at) == ("pending", None)
 
 
+async def test_a_reopened_order_is_no_longer_fulfillment_canceled(
+    erp_store: ErpStore, driven_engine: DrivenEngine
+) -> None:
+    order = await make_order(erp_store, metadata={"external_id": "7"})
+    assert await apply(driven_engine, update("cancel", "evt_cancel", fulfillment_status="canceled")) == "done"
+    assert (await Order.get(id=order.id)).fulfillment_status == "canceled"
+
+    assert await apply(driven_engine, update("sale", "evt_reopen")) == "done"  # no fulfillment status given
+
+    reopened = await Order.get(id=order.id)
+    assert (reopened.status, reopened.fulfillment_status) == ("pending", "not_fulfilled")
+    assert await apply(driven_engine, update("done", "evt_done")) == "done"
+    assert (await Order.get(id=order.id)).fulfillment_status == "fulfilled"  # the map's, as before
+
+
 async def test_a_run_applies_its_update_once(erp_store: ErpStore, driven_engine: DrivenEngine) -> None:
     order = await make_order(erp_store, metadata={"external_id": "7"})
     assert await apply(driven_engine, update("done", "evt_once")) == "done"
