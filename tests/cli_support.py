@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
 
 from core.cli import main
 from core.config import DatabaseSettings
 from core.db import init_database
-from tests.conftest import IS_POSTGRES
+from tests.conftest import IS_POSTGRES, empty_postgres_tables
 
 __all__ = [
     "cli_terminal",
@@ -59,12 +59,7 @@ def in_database(database_url: str, work: Callable[[], Awaitable[Any]]) -> Any:
 
 async def _empty_tables() -> None:
     if IS_POSTGRES:  # SQLite test databases are new files
-        conn = connections.get("default")
-        rows = await conn.execute_query_dict(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
-        )
-        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-        await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        await empty_postgres_tables()
 
 
 def emptied(database_url: str) -> str:

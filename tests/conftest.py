@@ -89,17 +89,32 @@ def settings(database_url: str) -> Settings:
     )
 
 
+async def empty_postgres_tables() -> None:
+    """Delete every row of the open PostgreSQL database (but the migration history) and restart
+    its sequences. DELETE, not TRUNCATE: TRUNCATE swaps each table's files (~350 ms for the
+    schema), DELETE of a test's few rows takes a few ms; foreign keys are not checked meanwhile."""
+    conn = connections.get("default")
+    tables = await conn.execute_query_dict(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+    )
+    sequences = await conn.execute_query_dict(
+        "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' AND sequencename NOT LIKE 'tortoise%'"
+    )
+    statements = [
+        "SET session_replication_role = replica",
+        *(f'DELETE FROM "{row["tablename"]}"' for row in tables),
+        *(f'ALTER SEQUENCE "{row["sequencename"]}" RESTART' for row in sequences),
+        "SET session_replication_role = DEFAULT",
+    ]
+    await conn.execute_script(";\n".join(statements))
+
+
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[None]:
     """An open, empty, migrated database."""
     await init_database(settings.database)
     if IS_POSTGRES:
-        conn = connections.get("default")
-        rows = await conn.execute_query_dict(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
-        )
-        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-        await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        await empty_postgres_tables()
     yield
     await Tortoise.close_connections()
 
