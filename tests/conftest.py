@@ -44,6 +44,24 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite")
 IS_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql://"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only the tests that use a database: a ``database_url`` fixture,
+    or a module that reads ``IS_POSTGRES``/``TEST_DATABASE_URL`` itself (the drills). The others
+    (the fake Odoo, configuration, OpenAPI...) behave the same on both and run in the SQLite pass."""
+    if not IS_POSTGRES:
+        return
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for item in items:
+        module = getattr(item, "module", None)
+        reads_backend = module is not None and (hasattr(module, "IS_POSTGRES") or hasattr(module, "TEST_DATABASE_URL"))
+        uses_database = "database_url" in getattr(item, "fixturenames", ()) or reads_backend
+        (kept if uses_database else left).append(item)
+    if left:
+        items[:] = kept
+        config.hook.pytest_deselected(items=left)
+
+
 def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
