@@ -26,6 +26,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tortoise import timezone
@@ -204,6 +205,7 @@ class WebhookReceipt:
     event_id: str
     run_id: str | None
     duplicate: bool
+    first_received_at: datetime | None = None  # a duplicate: when the event was first received
 
 
 async def accept_event(
@@ -244,4 +246,4 @@ async def _replayed(event_id: str, figures: WebhookFigures) -> WebhookReceipt:
     if existing is None:  # not a replay: the insert failed for another reason
         raise RuntimeError(f"webhook event {event_id} could not be recorded")
     figures.duplicates += 1
-    return WebhookReceipt(event_id, existing.run_id, duplicate=True)
+    return WebhookReceipt(event_id, existing.run_id, duplicate=True, first_received_at=existing.received_at)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from datetime import datetime
 
 from core.models import WebhookEvent
 from core.workflows.durable import Engine
@@ -29,15 +30,15 @@ __all__ = [
 log = logging.getLogger("erpcommerce.erp.webhook")
 
 
-async def recheck_repeated_update(engine: Engine, client: ErpClient, source: str, update: OrderUpdate) -> str | None:
-    """Start the recheck of a repeated ``update`` when one is due (see the module doc); its run id."""
-    if type(client).list_orders_by_reference is ErpClient.list_orders_by_reference:
-        return None
-    first = await WebhookEvent.get_or_none(event_id=update.event_id)
-    if first is None:
+async def recheck_repeated_update(
+    engine: Engine, client: ErpClient, source: str, update: OrderUpdate, first_received_at: datetime | None
+) -> str | None:
+    """Start the recheck of a repeated ``update``, first received at ``first_received_at``, when one
+    is due (see the module doc); its run id."""
+    if first_received_at is None or type(client).list_orders_by_reference is ErpClient.list_orders_by_reference:
         return None
     newer = (
-        await WebhookEvent.filter(source=source, subject=update.external_id, received_at__gte=first.received_at)
+        await WebhookEvent.filter(source=source, subject=update.external_id, received_at__gte=first_received_at)
         .exclude(event_id=update.event_id)
         .order_by("-received_at")
         .first()

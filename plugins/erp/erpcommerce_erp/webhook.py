@@ -111,7 +111,9 @@ async def receive_order_update(request: web.Request) -> web.StreamResponse | Ord
         run_id=sync_order_from_erp_run_id(update.event_id),
     )
     if receipt.duplicate:
-        recheck = await recheck_repeated_update(request.app[ENGINE], gateway.client, SOURCE, update)
+        recheck = await recheck_repeated_update(
+            request.app[ENGINE], gateway.client, SOURCE, update, receipt.first_received_at
+        )
         if recheck is not None:
             return OrderUpdateReceipt(event_id=receipt.event_id, run_id=recheck, status="rechecked")
         duplicate = OrderUpdateReceipt(event_id=receipt.event_id, run_id=receipt.run_id, status="duplicate")
